@@ -1,0 +1,317 @@
+"""The retrieval log and the classic drift functions built on it.
+
+Periods: the *recent window* is ``[now - window_days, now]``; the *baseline* is the
+``baseline_days`` just before it, ``[now - window_days - baseline_days, now - window_days)``.
+The two never overlap, so a shift in the recent window cannot dilute its own baseline
+(the classic recipe compared against a baseline that included the recent days).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from pytest_ragops.drift.schema import to_utc, validate_row, validate_rows
+from pytest_ragops.errors import RagopsError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from types import TracebackType
+
+    import numpy as np
+    import numpy.typing as npt
+
+    from pytest_ragops.drift.schema import DriftCheck, DriftTopic
+    from pytest_ragops.drift.store import LogStore
+    from pytest_ragops.drift.topics import Embedder
+
+__all__ = [
+    "DEFAULT_DB",
+    "RetrievalLog",
+    "check_retrieval_drift",
+    "identify_drift_topics",
+    "log_retrieval_score",
+]
+
+#: The default store: a SQLite file in the working directory.
+DEFAULT_DB = "drift.db"
+_DAY = 86400.0
+
+
+def _positive(value: float, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise RagopsError(f"must be a positive number of days, got {value!r}", field=field)
+    if math.isinf(value):
+        raise RagopsError("must be finite", field=field)
+    return float(value)
+
+
+class Periods:
+    """The recent window and the baseline before it, as epoch seconds and ISO strings."""
+
+    def __init__(self, window_days: float, baseline_days: float, now: datetime | None) -> None:
+        self.window_days = _positive(window_days, "window_days")
+        self.baseline_days = _positive(baseline_days, "baseline_days")
+        self.now = to_utc(now, field="now") if now is not None else datetime.now(UTC)
+        self.end = math.nextafter(self.now.timestamp(), math.inf)  # the window includes `now`
+        self.recent_start = self.now.timestamp() - self.window_days * _DAY
+        self.baseline_start = self.recent_start - self.baseline_days * _DAY
+
+    def iso(self) -> dict[str, str]:
+        def fmt(epoch: float) -> str:
+            return datetime.fromtimestamp(epoch, self.now.tzinfo).isoformat()
+
+        return {
+            "recent_start": fmt(self.recent_start),
+            "recent_end": self.now.isoformat(),
+            "baseline_start": fmt(self.baseline_start),
+        }
+
+
+class RetrievalLog:
+    """Log of each query's top retrieval score, with drift checks and topic mining on top.
+
+    :param db: a SQLite file path (default ``drift.db``) or any SQLAlchemy URL
+        (anything containing ``://``, e.g. ``postgresql+psycopg://user@host/db``).
+    :param score_range: the valid range of ``top_score``; values outside it, NaN and
+        infinities are rejected.
+    """
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] = DEFAULT_DB,
+        *,
+        score_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        from pytest_ragops.drift.store import open_store
+
+        low, high = score_range
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise RagopsError(f"must be a finite (low, high) pair, got {score_range!r}",
+                              field="score_range")
+        self.score_range = (float(low), float(high))
+        self._store: LogStore = open_store(db)
+        #: Where the log lives (path or URL), for messages.
+        self.location = self._store.location
+
+    def __enter__(self) -> RetrievalLog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this process's connection (safe to call more than once)."""
+        self._store.close()
+
+    def _wrap(self, exc: RagopsError) -> RagopsError:
+        return RagopsError(exc.message, path=exc.path or self.location, field=exc.field)
+
+    def log(self, query: str, top_score: float, session_id: str, ts: datetime | None = None) -> None:
+        """Record one query's best retrieval score (``ts`` defaults to now; naive = UTC)."""
+        try:
+            row = validate_row(query, top_score, session_id, ts, score_range=self.score_range)
+        except RagopsError as exc:
+            raise self._wrap(exc) from None
+        self._store.insert([row])
+
+    def log_many(self, rows: Sequence[Mapping[str, Any] | Sequence[Any]]) -> int:
+        """Record many entries in one transaction; all are validated first. Returns the count.
+
+        Each row is a mapping with ``query``, ``top_score``, ``session_id`` and optional
+        ``ts``, or a ``(query, top_score, session_id[, ts])`` tuple.
+        """
+        try:
+            valid = validate_rows(rows, score_range=self.score_range)
+        except RagopsError as exc:
+            raise self._wrap(exc) from None
+        self._store.insert(valid)
+        return len(valid)
+
+    def count(self) -> int:
+        """Number of logged entries."""
+        return self._store.count()
+
+    def prune(self, older_than_days: float, now: datetime | None = None) -> int:
+        """Delete entries older than ``older_than_days`` before ``now``; return how many.
+
+        Keep at least ``window_days + baseline_days`` of history, or checks lose their baseline.
+        """
+        periods = Periods(older_than_days, older_than_days, now)
+        return self._store.delete_before(periods.recent_start)
+
+    def scores(
+        self, window_days: float = 7, baseline_days: float = 30, now: datetime | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The raw ``(recent, baseline)`` score arrays a check compares."""
+        p = Periods(window_days, baseline_days, now)
+        return (
+            self._store.scores(p.recent_start, p.end),
+            self._store.scores(p.baseline_start, p.recent_start),
+        )
+
+    def check_drift(
+        self,
+        window_days: float = 7,
+        baseline_days: float = 30,
+        now: datetime | None = None,
+        *,
+        min_samples: int = 30,
+        min_drop: float = 0.05,
+        alpha: float = 0.05,
+        test: str = "mannwhitney",
+        confidence: float = 0.95,
+    ) -> DriftCheck:
+        """Compare the recent window's scores with the baseline's.
+
+        Returns the classic keys (``recent_avg_score``, ``baseline_avg_score``, ``delta`` =
+        recent minus baseline, ``drifting``, ``action``) plus ``status``, ``p_value`` and the
+        confidence interval of ``delta``; see :mod:`pytest_ragops.drift.stats` for the rule.
+        """
+        from pytest_ragops.drift.stats import compare_scores
+
+        p = Periods(window_days, baseline_days, now)
+        recent = self._store.scores(p.recent_start, p.end)
+        baseline = self._store.scores(p.baseline_start, p.recent_start)
+        verdict = compare_scores(
+            recent, baseline, min_samples=min_samples, min_drop=min_drop, alpha=alpha,
+            test=test, confidence=confidence,
+        )
+        verdict.update(window_days=p.window_days, baseline_days=p.baseline_days, **p.iso())
+        return cast("DriftCheck", verdict)
+
+    def drift_topics(
+        self,
+        n_clusters: int | None = None,
+        score_threshold: float = 0.4,
+        limit: int = 500,
+        now: datetime | None = None,
+        *,
+        window_days: float = 7,
+        baseline_days: float = 30,
+        embedder: Embedder | str | None = None,
+        n_keywords: int = 5,
+        n_samples: int = 3,
+        seed: int = 0,
+    ) -> list[DriftTopic]:
+        """Cluster the recent window's low-scoring queries into named topics.
+
+        Takes up to ``limit`` of the most recent queries scoring below ``score_threshold``,
+        clusters them (k by silhouette unless ``n_clusters``), and ranks clusters by
+        ``share_lift``: the share of all recent queries that fall in the cluster minus the
+        share of baseline queries that do. Topics that were always answered badly rank
+        below topics users only started asking about.
+        """
+        from pytest_ragops.drift.topics import cluster_topics
+
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise RagopsError(f"must be a positive integer, got {limit!r}", field="limit")
+        if not isinstance(score_threshold, int | float) or not (
+            self.score_range[0] < score_threshold <= self.score_range[1]
+        ):
+            raise RagopsError(
+                f"must be within the score range {self.score_range}, got {score_threshold!r}",
+                field="score_threshold",
+            )
+        p = Periods(window_days, baseline_days, now)
+        s = self._store
+        return cluster_topics(
+            s.low_queries(p.recent_start, p.end, score_threshold, limit),
+            s.low_queries(p.baseline_start, p.recent_start, score_threshold, limit),
+            recent_total=s.count(p.recent_start, p.end),
+            recent_low_total=s.count_below(p.recent_start, p.end, score_threshold),
+            baseline_total=s.count(p.baseline_start, p.recent_start),
+            baseline_low_total=s.count_below(p.baseline_start, p.recent_start, score_threshold),
+            n_clusters=n_clusters, embedder=embedder, n_keywords=n_keywords,
+            n_samples=n_samples, seed=seed,
+        )
+
+    def daily_means(
+        self, window_days: float = 7, baseline_days: float = 30, now: datetime | None = None
+    ) -> list[tuple[datetime, float, int]]:
+        """``(day start, mean score, count)`` for each day with data, days aligned to ``now``."""
+        import numpy as np
+
+        p = Periods(window_days, baseline_days, now)
+        ts, scores = self._store.points(p.baseline_start, p.end)
+        if ts.size == 0:
+            return []
+        day = np.floor((p.now.timestamp() - ts) / _DAY).astype(np.int64)
+        day = np.minimum(day, int(math.ceil(p.window_days + p.baseline_days)) - 1)
+        out: list[tuple[datetime, float, int]] = []
+        for d in sorted(set(day.tolist()), reverse=True):
+            mask = day == d
+            start = p.now - timedelta(days=d + 1)
+            out.append((start, float(scores[mask].mean()), int(mask.sum())))
+        return out
+
+
+# Engines are costly, so module functions reuse one RetrievalLog per URL and process;
+# SQLite paths are cheap to open and are reopened each call (a file can be replaced).
+_URL_LOGS: dict[tuple[str, int], RetrievalLog] = {}
+_LOCK = threading.Lock()
+
+
+def _with_log(db: str | os.PathLike[str]) -> tuple[RetrievalLog, bool]:
+    text = os.fspath(db)
+    if "://" not in text:
+        return RetrievalLog(text), True
+    key = (text, os.getpid())
+    with _LOCK:
+        if key not in _URL_LOGS:
+            _URL_LOGS[key] = RetrievalLog(text)
+        return _URL_LOGS[key], False
+
+
+def log_retrieval_score(
+    query: str,
+    top_score: float,
+    session_id: str,
+    ts: datetime | None = None,
+    db: str | os.PathLike[str] = DEFAULT_DB,
+) -> None:
+    """Classic API: log one query's top retrieval score to ``db``."""
+    log, close = _with_log(db)
+    try:
+        log.log(query, top_score, session_id, ts)
+    finally:
+        if close:
+            log.close()
+
+
+def check_retrieval_drift(
+    window_days: float = 7,
+    baseline_days: float = 30,
+    db: str | os.PathLike[str] = DEFAULT_DB,
+    now: datetime | None = None,
+    **options: Any,
+) -> DriftCheck:
+    """Classic API: :meth:`RetrievalLog.check_drift` on ``db``."""
+    log, close = _with_log(db)
+    try:
+        return log.check_drift(window_days, baseline_days, now, **options)
+    finally:
+        if close:
+            log.close()
+
+
+def identify_drift_topics(
+    n_clusters: int | None = None,
+    score_threshold: float = 0.4,
+    db: str | os.PathLike[str] = DEFAULT_DB,
+    now: datetime | None = None,
+    **options: Any,
+) -> list[DriftTopic]:
+    """Classic API: :meth:`RetrievalLog.drift_topics` on ``db``."""
+    log, close = _with_log(db)
+    try:
+        return log.drift_topics(n_clusters, score_threshold, now=now, **options)
+    finally:
+        if close:
+            log.close()

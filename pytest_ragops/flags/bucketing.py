@@ -1,0 +1,49 @@
+"""The stable hash that places a user in a flag's rollout, a variant or the canary.
+
+``bucket(flag, user_id)`` is, by definition (so any language can reproduce it)::
+
+    digest = sha256(f"{flag}:{user_id}".encode("utf-8")).digest()
+    bucket = (int.from_bytes(digest[:8], "big") >> 11) / 2**53
+
+a float in [0, 1) with 53 bits, exactly representable, so ``bucket < pct`` and the
+integer comparison ``(h >> 11) < ceil(pct * 2**53)`` used on the hot path agree bit for
+bit. Python's ``hash()`` is salted per process (``PYTHONHASHSEED``) and is never used:
+a user must keep their bucket across processes, machines and releases. A user with
+``bucket < 0.2`` also has ``bucket < 0.5``, so raising a rollout only adds users.
+"""
+
+from __future__ import annotations
+
+import math
+from hashlib import sha256
+
+__all__ = ["BUCKET_BITS", "bucket", "bucket_int", "threshold"]
+
+#: Bits of the hash kept: 53, a float's mantissa, so buckets are exact floats.
+BUCKET_BITS = 53
+_SCALE = float(1 << BUCKET_BITS)
+_SHIFT = 64 - BUCKET_BITS
+
+
+def bucket_int(flag: str, user_id: str) -> int:
+    """Return the integer bucket in ``[0, 2**53)`` (see the module docstring)."""
+    digest = sha256(f"{flag}:{user_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> _SHIFT
+
+
+def bucket(flag: str, user_id: str) -> float:
+    """Return the user's stable position in ``[0, 1)`` for ``flag``."""
+    return bucket_int(flag, user_id) / _SCALE
+
+
+def threshold(fraction: float) -> int:
+    """Return the integer bound ``t`` with ``bucket_int(...) < t`` iff ``bucket(...) < fraction``.
+
+    ``fraction * 2**53`` is exact (a power-of-two scaling), so rounding up keeps the two
+    comparisons identical; 0 admits nobody and 1 admits everybody.
+    """
+    if fraction <= 0.0:
+        return 0
+    if fraction >= 1.0:
+        return 1 << BUCKET_BITS
+    return math.ceil(fraction * _SCALE)

@@ -1,0 +1,290 @@
+"""The offline judge: deterministic, no-network scores from token overlap.
+
+It is the default when no API key is set, so it must run anywhere, fast, and give
+the same numbers every time. It cannot understand paraphrase or contradiction the
+way an LLM judge does; ``docs/offline-judge.md`` states each method and its limits,
+and every score is labelled ``offline:<method>`` so reports say what produced it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from pytest_ragops.errors import RagopsUsageError
+from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
+from pytest_ragops.judge.text import (
+    NEGATIONS,
+    content_terms,
+    is_abstention,
+    is_number,
+    split_claims,
+    split_sentences,
+    tokenize,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+__all__ = ["METHODS", "OfflineJudge"]
+
+#: The ``judge`` label of each metric's score (context recall has two methods).
+METHODS: Final[dict[str, str]] = {
+    "faithfulness": "offline:claim-overlap",
+    "answer_relevancy": "offline:token-overlap",
+    "context_precision": "offline:ranked-overlap",
+    "context_recall": "offline:claim-overlap",
+}
+_RECALL_BY_CONTEXTS: Final = "offline:context-overlap"
+_NEEDS_REFERENCE: Final = "needs a reference or reference_contexts"
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The comparable content of a claim, sentence window or passage."""
+
+    terms: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+
+    @classmethod
+    def of(cls, text: str) -> _Terms:
+        tokens = tokenize(text)
+        terms = frozenset(content_terms(tokens))
+        return cls(
+            terms=terms,
+            numbers=frozenset(t for t in terms if is_number(t)),
+            negated=any(t in NEGATIONS for t in tokens),
+        )
+
+    @classmethod
+    def union(cls, parts: Sequence[_Terms]) -> _Terms:
+        return cls(
+            terms=frozenset().union(*(p.terms for p in parts)),
+            numbers=frozenset().union(*(p.numbers for p in parts)),
+            negated=any(p.negated for p in parts),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """One retrieved passage: its whole terms and its sliding sentence windows."""
+
+    whole: _Terms
+    windows: tuple[_Terms, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Claims:
+    factual: tuple[_Terms, ...]
+    #: The text of the factual claims, without abstentions and filler.
+    text: str
+    abstained: bool
+
+
+class OfflineJudge:
+    """Scores samples by content-term overlap; see ``docs/offline-judge.md``.
+
+    Holds only its frozen settings, so one instance is safe to share between threads.
+
+    :param support: share of a claim's content terms that must occur in one context
+        window for the claim to count as supported.
+    :param match: overlap coefficient of two passages' terms above which a retrieved
+        context counts as one of the ``reference_contexts``.
+    :param window: number of consecutive context sentences a claim may draw on.
+    """
+
+    __slots__ = ("_match", "_support", "_window")
+
+    #: Judge family label.
+    name: str = "offline"
+
+    def __init__(self, *, support: float = 0.6, match: float = 0.6, window: int = 3) -> None:
+        for option, value in (("support", support), ("match", match)):
+            if not 0.0 < value <= 1.0:
+                raise RagopsUsageError(f"{option} must be in (0, 1], got {value!r}")
+        if window < 1:
+            raise RagopsUsageError(f"window must be at least 1 sentence, got {window!r}")
+        self._support = support
+        self._match = match
+        self._window = window
+
+    def __repr__(self) -> str:
+        return f"OfflineJudge(support={self._support}, match={self._match}, window={self._window})"
+
+    def score(self, sample: Sample, metrics: tuple[str, ...] = QUALITY_METRICS) -> list[Score]:
+        """Return one :class:`Score` per requested metric, in the order asked.
+
+        :raises RagopsUsageError: a metric the offline judge does not know.
+        """
+        unknown = [m for m in metrics if m not in METHODS]
+        if unknown:
+            raise RagopsUsageError(
+                f"unknown metric {unknown[0]!r}; the offline judge scores "
+                + ", ".join(QUALITY_METRICS)
+            )
+        run = _Run(self, sample)
+        return [run.score(m) for m in metrics]
+
+    # -- primitives shared by the metrics ------------------------------------------
+
+    def _supported(self, claim: _Terms, windows: Iterable[_Terms]) -> bool:
+        """Whether one window covers enough of the claim, with all its numbers."""
+        need = self._support * len(claim.terms)
+        for w in windows:
+            if not claim.numbers <= w.numbers or (claim.negated and not w.negated):
+                continue
+            if len(claim.terms & w.terms) >= need:
+                return True
+        return False
+
+    def _matches(self, a: _Terms, b: _Terms) -> bool:
+        """Whether two passages overlap enough to be the same evidence."""
+        smaller = min(len(a.terms), len(b.terms))
+        return smaller > 0 and len(a.terms & b.terms) >= self._match * smaller
+
+    def _context(self, text: str) -> _Context:
+        sentences = [_Terms.of(s) for s in split_sentences(text)]
+        size = min(self._window, len(sentences))
+        windows = tuple(
+            _Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1)
+        )
+        return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
+
+
+class _Run:
+    """One ``score`` call: analyses each text at most once, shared by all metrics."""
+
+    def __init__(self, judge: OfflineJudge, sample: Sample) -> None:
+        self.judge = judge
+        self.sample = sample
+        self.reference = (sample.reference or "").strip()
+        self._contexts: tuple[_Context, ...] | None = None
+        self._answer: _Claims | None = None
+        self._reference: _Claims | None = None
+
+    @property
+    def contexts(self) -> tuple[_Context, ...]:
+        if self._contexts is None:
+            self._contexts = tuple(self.judge._context(c) for c in self.sample.contexts)
+        return self._contexts
+
+    @property
+    def answer(self) -> _Claims:
+        if self._answer is None:
+            self._answer = _claims(self.sample.answer)
+        return self._answer
+
+    @property
+    def reference_claims(self) -> _Claims:
+        if self._reference is None:
+            self._reference = _claims(self.reference)
+        return self._reference
+
+    def all_windows(self) -> Iterable[_Terms]:
+        return (w for c in self.contexts for w in c.windows)
+
+    def score(self, metric: str) -> Score:
+        value_or_error: float | str
+        label = METHODS[metric]
+        if metric == "faithfulness":
+            value_or_error = self.faithfulness()
+        elif metric == "answer_relevancy":
+            value_or_error = self.answer_relevancy()
+        elif metric == "context_precision":
+            value_or_error = self.context_precision()
+        else:
+            label, value_or_error = self.context_recall()
+        if isinstance(value_or_error, str):
+            return Score(metric=metric, value=None, judge=label, error=value_or_error)
+        return Score(metric=metric, value=value_or_error, judge=label)
+
+    def faithfulness(self) -> float | str:
+        if not self.sample.answer.strip():
+            return "answer is empty"
+        claims = self.answer
+        if not claims.factual:
+            # An abstention asserts nothing, so it cannot be unfaithful (relevancy pays).
+            if claims.abstained:
+                return 1.0
+            return "answer has no checkable claim (a sentence with 2+ content words or a number)"
+        windows = tuple(self.all_windows())
+        supported = sum(self.judge._supported(c, windows) for c in claims.factual)
+        return supported / len(claims.factual)
+
+    def answer_relevancy(self) -> float | str:
+        if not self.sample.answer.strip():
+            return "answer is empty"
+        question = Counter(content_terms(tokenize(self.sample.question)))
+        if not question:
+            return "question has no content words"
+        claims = self.answer
+        if not claims.factual and claims.abstained:
+            return 0.0
+        answer = Counter(content_terms(tokenize(claims.text or self.sample.answer)))
+        if not answer:
+            return 0.0
+        covered = sum(_covered(q, answer) for q in question)
+        coverage = covered / len(question)
+        dot = sum(n * answer[t] for t, n in question.items())
+        norms = math.sqrt(sum(n * n for n in question.values())) * math.sqrt(
+            sum(n * n for n in answer.values())
+        )
+        return 0.5 * coverage + 0.5 * (dot / norms)
+
+    def context_precision(self) -> float | str:
+        ref_contexts = tuple(_Terms.of(r) for r in self.sample.reference_contexts if r.strip())
+        ref_claims = self.reference_claims.factual
+        if not ref_contexts and not ref_claims:
+            return _NEEDS_REFERENCE if not self.reference else "reference has no checkable claim"
+        hits = 0
+        total = 0.0
+        for rank, ctx in enumerate(self.contexts, start=1):
+            relevant = any(self.judge._matches(ctx.whole, r) for r in ref_contexts) or any(
+                self.judge._supported(c, ctx.windows) for c in ref_claims
+            )
+            if relevant:
+                hits += 1
+                total += hits / rank
+        return total / hits if hits else 0.0
+
+    def context_recall(self) -> tuple[str, float | str]:
+        ref_claims = self.reference_claims.factual
+        if ref_claims:
+            windows = tuple(self.all_windows())
+            found = sum(self.judge._supported(c, windows) for c in ref_claims)
+            return METHODS["context_recall"], found / len(ref_claims)
+        ref_contexts = [_Terms.of(r) for r in self.sample.reference_contexts if r.strip()]
+        if ref_contexts:
+            found = sum(
+                any(self.judge._matches(c.whole, r) for c in self.contexts) for r in ref_contexts
+            )
+            return _RECALL_BY_CONTEXTS, found / len(ref_contexts)
+        error = _NEEDS_REFERENCE if not self.reference else "reference has no checkable claim"
+        return METHODS["context_recall"], error
+
+
+def _claims(text: str) -> _Claims:
+    factual: list[str] = []
+    abstained = False
+    for claim in split_claims(text):
+        if is_abstention(claim):
+            abstained = True
+        else:
+            factual.append(claim)
+    return _Claims(
+        factual=tuple(_Terms.of(c) for c in factual), text="\n".join(factual), abstained=abstained
+    )
+
+
+def _covered(term: str, answer: Counter[str]) -> bool:
+    """A question term is covered by the same answer term, or inside an identifier.
+
+    The substring rule lets "backup" meet ``pg_basebackup``; it needs 4+ letters so
+    that short terms do not match by accident.
+    """
+    if term in answer:
+        return True
+    return len(term) >= 4 and any(term in a for a in answer if len(a) > len(term))

@@ -1,0 +1,241 @@
+"""The Markdown report: the PR comment body and job summary.
+
+Pure: a report dict in, a string out. Every piece of user or model text goes through
+:func:`escape` so an answer cannot break the table, inject HTML or @-mention people,
+and the body is kept under GitHub's 65,536-character comment limit.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pytest_ragops.judge.base import QUALITY_METRICS
+
+__all__ = ["MARKER", "MAX_BODY", "code", "escape", "render_markdown"]
+
+#: Hidden first line, so a sticky comment can find its previous version.
+MARKER = "<!-- pytest-ragops report -->"
+#: GitHub rejects comment bodies longer than 65,536 characters; keep a margin.
+MAX_BODY = 60_000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_OFFLINE_NOTE = (
+    "Offline scores are deterministic lexical estimates (claims and tokens matched against "
+    "the retrieved contexts and references), not an LLM's judgement."
+)
+
+
+def escape(text: str | None, limit: int = 160) -> str:
+    """Make arbitrary text safe inside a Markdown table cell.
+
+    HTML is entity-escaped, Markdown punctuation backslash-escaped, newlines folded and
+    ``@`` followed by a zero-width joiner so that ``@team`` does not notify anyone.
+    """
+    if text is None:
+        return ""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("@", "@\u2060")
+
+
+def code(text: str | None, limit: int = 80) -> str:
+    """Wrap text in a code span: no Markdown or mention inside, so only backticks and pipes matter.
+
+    Backslash escapes do not work inside code spans, but GitHub's table parser still
+    splits cells on ``|``, which it lets ``\\|`` escape.
+    """
+    text = " ".join((text or "").split()).replace("`", "'")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _delta(value: float | None) -> str:
+    if value is None:
+        return "—"
+    arrow = "▲" if value > 0 else ("▼" if value < 0 else "·")
+    return f"{arrow} {value:+.3f}"
+
+
+def _gate_table(gates: list[dict[str, Any]]) -> list[str]:
+    lines = ["| | gate | scope | value | bound | note |", "|---|---|---|---|---|---|"]
+    for g in gates:
+        mark = "✅" if g["passed"] else "❌"
+        op = "≥" if g["op"] == ">=" else "≤"
+        scope = "suite" if g["scope"] == "suite" else code(g["scope"])
+        lines.append(
+            f"| {mark} | `{g['aggregate']}` | {scope} | {_num(g['value'], 4)} | "
+            f"{op} {g['bound']:g} | {escape(g.get('reason') or '')} |"
+        )
+    return lines
+
+
+def _metric_rows(report: dict[str, Any]) -> list[str]:
+    metrics: dict[str, Any] = report.get("metrics", {})
+    intervals: dict[str, Any] = report.get("intervals", {})
+    deltas = (report.get("baseline") or {}).get("deltas", {})
+    has_base = report.get("baseline") is not None
+    head = "| metric | mean | 95% CI | min | p95 |" + (" Δ vs baseline |" if has_base else "")
+    lines = [head, "|---|---|---|---|---|" + ("---|" if has_base else "")]
+    for m in QUALITY_METRICS:
+        if f"{m}_mean" not in metrics:
+            continue
+        ci = intervals.get(m)
+        ci_text = f"{_num(ci[0])} – {_num(ci[1])}" if ci else "—"
+        row = (
+            f"| {m} | {_num(metrics.get(f'{m}_mean'))} | {ci_text} | "
+            f"{_num(metrics.get(f'{m}_min'))} | {_num(metrics.get(f'{m}_p95'))} |"
+        )
+        lines.append(row + (f" {_delta(deltas.get(f'{m}_mean'))} |" if has_base else ""))
+    cost = metrics.get("cost_per_query_usd")
+    lat = metrics.get("latency_p95_s")
+    extra = [
+        ("cost per query (USD)", cost, "cost_per_query_usd", 5),
+        ("total cost (USD)", metrics.get("total_cost_usd"), "total_cost_usd", 5),
+        ("latency p95 (s)", lat, "latency_p95_s", 3),
+        ("pass rate", metrics.get("pass_rate"), "pass_rate", 3),
+    ]
+    for label, value, key, digits in extra:
+        if key not in metrics:
+            continue
+        shown = "unknown" if value is None else _num(value, digits)
+        row = f"| {label} | {shown} | — | — | — |"
+        lines.append(row + (f" {_delta(deltas.get(key))} |" if has_base else ""))
+    return lines
+
+
+def _variant_rows(report: dict[str, Any]) -> list[str]:
+    variants: dict[str, Any] = report.get("variants", {})
+    if not variants:
+        return []
+    cols = [m for m in QUALITY_METRICS if f"{m}_mean" in report.get("metrics", {})]
+    lines = [
+        "",
+        "**Variants**",
+        "",
+        "| variant | " + " | ".join(cols) + " | cost/query (USD) |",
+        "|---|" + "---|" * (len(cols) + 1),
+    ]
+    for name, v in variants.items():
+        vals = " | ".join(_num(v["metrics"].get(f"{m}_mean")) for m in cols)
+        lines.append(
+            f"| {escape(name, 60)} | {vals} | {_num(v['metrics'].get('cost_per_query_usd'), 5)} |"
+        )
+    return lines
+
+
+def _worst(records: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
+    def key(r: dict[str, Any]) -> tuple[float, str]:
+        if r.get("error"):
+            return (-1.0, str(r.get("case_id")))
+        vals = [s.get("value") for s in r.get("scores", {}).values()]
+        low = min((v if v is not None else -0.5) for v in vals) if vals else -0.5
+        return (low, str(r.get("case_id")))
+
+    return sorted(records, key=key)[:n]
+
+
+def _worst_section(report: dict[str, Any], limit: int) -> list[str]:
+    records = report.get("records", [])
+    if not records:
+        return []
+    worst = _worst(records)
+    cols = [m for m in QUALITY_METRICS if any(m in r.get("scores", {}) for r in records)]
+    lines = [
+        "",
+        f"<details><summary>{len(worst)} worst cases</summary>",
+        "",
+        "| case | variant | " + " | ".join(cols) + " | question | answer |",
+        "|---|---|" + "---|" * (len(cols) + 2),
+    ]
+    for r in worst:
+        scores = r.get("scores", {})
+        vals = " | ".join(_num((scores.get(m) or {}).get("value")) for m in cols)
+        answer = f"error: {r['error']}" if r.get("error") else r.get("answer")
+        lines.append(
+            f"| {escape(r.get('case_id'), 60)} | {escape(r.get('variant') or '', 40)} | {vals} | "
+            f"{escape(r.get('question'), limit)} | {escape(answer, limit)} |"
+        )
+    lines += ["", "</details>"]
+    return lines
+
+
+def _regressed_section(report: dict[str, Any], max_rows: int) -> list[str]:
+    base = report.get("baseline")
+    if not base:
+        return []
+    regressed = base.get("regressed", [])
+    if not regressed:
+        return ["", "No case regressed against the baseline."]
+    lines = [
+        "",
+        f"<details><summary>{len(regressed)} cases regressed against the baseline</summary>",
+        "",
+        "| case | variant | change |",
+        "|---|---|---|",
+    ]
+    for r in regressed[:max_rows]:
+        change = ", ".join(
+            f"{m} {'lost its score' if d is None else f'{d:+.3f}'}" for m, d in r["deltas"].items()
+        )
+        lines.append(
+            f"| {escape(r.get('case_id'), 60)} | {escape(r.get('variant') or '', 40)} | {change} |"
+        )
+    if len(regressed) > max_rows:
+        lines.append(f"| … | | {len(regressed) - max_rows} more |")
+    lines += ["", "</details>"]
+    return lines
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """Render the report as Markdown fit for a PR comment (≤ :data:`MAX_BODY` characters)."""
+    for limit, max_rows in ((160, 50), (80, 20), (40, 5)):
+        body = _render(report, limit, max_rows)
+        if len(body) <= MAX_BODY:
+            return body
+    return body[: MAX_BODY - 40] + "\n\n… (report truncated)\n"
+
+
+def _render(report: dict[str, Any], limit: int, max_rows: int) -> str:
+    summary = report.get("summary", {})
+    gates: list[dict[str, Any]] = report.get("gates", [])
+    failed = summary.get("gates_failed", 0)
+    mark = "❌" if failed or summary.get("errors") else "✅"
+    if gates:
+        verdict = (
+            f"{failed} of {len(gates)} gates failed" if failed else f"all {len(gates)} gates passed"
+        )
+    else:
+        verdict = "no gates set"
+    judge = code(report.get("judge", ""), 60)
+    lines = [
+        MARKER,
+        f"### {mark} ragops: {verdict} · {summary.get('records', 0)} records · judge {judge}",
+        "",
+    ]
+    if summary.get("errors"):
+        lines += [f"**{summary['errors']} pipeline calls failed.**", ""]
+    if gates:
+        lines += [*_gate_table(gates), ""]
+    lines += _metric_rows(report)
+    lines += _variant_rows(report)
+    lines += _worst_section(report, limit)
+    lines += _regressed_section(report, max_rows)
+    run = report.get("run", {})
+    foot = [f"Scored by {', '.join(code(j, 60) for j in report.get('judges', []))}."]
+    if report.get("models"):
+        foot.append(f"Models: {', '.join(code(m, 60) for m in report['models'])}.")
+    if run.get("corpus_version"):
+        dirty = " (workspace differs: dirty)" if run.get("corpus_dirty") else ""
+        foot.append(f"Corpus {code(str(run['corpus_version']), 60)}{dirty}.")
+    if any(j.startswith("offline:") for j in report.get("judges", [])):
+        foot.append(_OFFLINE_NOTE)
+    lines += ["", " ".join(foot), ""]
+    return "\n".join(lines)
