@@ -11,9 +11,10 @@ In a throw-away git repository under ``workdir`` this script:
    ``dvc pull`` and checks that every file's bytes equal v1's, and that pytest-ragops reads the
    v1 version there and finds the corpus clean.
 
-Run it with ``python examples/dvc_restore_demo.py [WORKDIR]`` (a temporary directory by
-default); exit 0 when the restore is exact, 1 when it is not, 2 when a tool failed. Git and DVC
-run hermetically: identity from the environment, no global git config, DVC analytics off.
+Run it with ``python examples/dvc_restore_demo.py [WORKDIR]`` (by default a temporary
+directory, removed afterwards); exit 0 when the restore is exact, 1 when it is not, 2 when a
+tool failed. Git and DVC run hermetically: a fixed identity, no global git config, DVC
+analytics off.
 """
 
 from __future__ import annotations
@@ -134,12 +135,21 @@ def track_and_commit(repo: Path, message: str, tag: str) -> str:
 
 def main(workdir: Path | str | None = None) -> int:
     """Run the v1 -> v2 -> restore-v1 flow under ``workdir``; 0 when the restore is exact."""
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="ragops-dvc-demo-") as tmp:
+            return _flow(Path(tmp))
+    return _flow(Path(workdir))
+
+
+def _flow(workdir: Path) -> int:
     from pytest_ragops.corpus import report_fields
 
-    if workdir is None:
-        workdir = tempfile.mkdtemp(prefix="ragops-dvc-demo-")
-    base = Path(workdir).resolve()
+    base = workdir.resolve()
     repo, remote, clone = base / "project", base / "remote", base / "clone"
+    taken = [p.name for p in (repo, remote, clone) if p.exists()]
+    if taken:
+        print(f"dvc_restore_demo: error: {base} already holds {', '.join(taken)}", file=sys.stderr)
+        return 2
     try:
         v1, v2 = corpus_versions()
         init_repo(repo, remote)

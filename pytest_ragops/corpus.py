@@ -44,6 +44,10 @@ _MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")
 _INSTALL_HINT = "dvc is not installed; install it with pip install 'pytest-ragops[dvc]'"
 
 
+class _NotRecorded(RagopsError):
+    """A well-formed DVC file that has no record of the path asked for."""
+
+
 class CorpusInfo(TypedDict):
     """The corpus fields every eval report (JSON and Markdown) carries."""
 
@@ -269,7 +273,7 @@ def read_dvc_lock(
         wanted = target.resolve()
         found = [f for f in found if f[1] == wanted]
         if not found:
-            raise RagopsError(f"no stage records {_rel(wanted, root)}", path=shown, field="stages")
+            raise _NotRecorded(f"no stage records {_rel(wanted, root)}", path=shown, field="stages")
     else:
         found = [f for f in found if f[3][1].endswith(".dir")]
         if not found:
@@ -334,9 +338,8 @@ def _from_configured(root: Path, configured: str) -> CorpusVersion:
         if lock.is_file():
             try:
                 return read_dvc_lock(lock, root, target=start)
-            except RagopsError as exc:
-                if exc.field != "stages":
-                    raise  # a corrupt lock is an error, a lock that lacks the path is not
+            except _NotRecorded:
+                pass  # a lock that lacks the path is no error (a corrupt one is)
         if directory == root.resolve():
             break
     what = "does not exist" if not path.exists() else "is not tracked by DVC"

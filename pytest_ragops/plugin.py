@@ -171,6 +171,19 @@ class RagopsPlugin:
             except RagopsError as exc:
                 raise pytest.UsageError(f"ragops: {exc}") from None
 
+    def pytest_exception_interact(self, node: pytest.Item | pytest.Collector, call: Any) -> None:
+        """A bad case file found while collecting is a usage error (exit 4), not a traceback."""
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if call.when == "collect" and isinstance(exc, RagopsError):
+            raise pytest.UsageError(f"ragops: {exc}")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, call: Any) -> Generator[None, Any, Any]:
+        report = yield
+        if call.excinfo is not None and isinstance(call.excinfo.value, RagopsError):
+            report.longrepr = f"ragops: {call.excinfo.value}"  # one line, no traceback
+        return report
+
     def pytest_report_header(self) -> str:
         s = self.settings
         return (

@@ -37,7 +37,7 @@ from pytest_ragops.errors import RagopsError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["PLACEHOLDERS", "Prompt", "ParamValue", "load_prompt", "load_prompts"]
+__all__ = ["PLACEHOLDERS", "ParamValue", "Prompt", "load_prompt", "load_prompts"]
 
 #: Placeholders a template may use.
 PLACEHOLDERS: frozenset[str] = frozenset({"question", "context"})

@@ -280,11 +280,11 @@ class EvalResult:
         return [r for r in self.records if r.error is not None]
 
     def best_variant(self, aggregate_name: str = "faithfulness_mean") -> str | None:
-        """The variant with the highest value of ``aggregate_name`` (lowest for cost and latency).
+        """The variant best by ``aggregate_name``: highest, lowest for cost/latency/error rate.
 
         Variants with no value for it are never picked; ties go to the first name in sort order.
         """
-        lower_is_better = "cost" in aggregate_name or "latency" in aggregate_name
+        lower_is_better = any(w in aggregate_name for w in ("cost", "latency", "error_rate"))
         scored = [(v, m.get(aggregate_name)) for v, m in self.variants.items()]
         candidates = [(v, x) for v, x in scored if x is not None]
         if not candidates:

@@ -38,6 +38,13 @@ def _field(output: object, name: str) -> Any:
     return getattr(output, name, None)
 
 
+def _is_async(pipeline: Pipeline) -> bool:
+    """An ``async def`` function, or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
+        type(pipeline).__call__
+    )
+
+
 class Ragops:
     """The object behind the ``ragops`` fixture, bound to one test."""
 
@@ -98,7 +105,10 @@ class Ragops:
             raise RagopsError(
                 f"answer must be a string, got {type(answer).__name__}", field="answer"
             )
-        if isinstance(contexts, str) or not all(isinstance(c, str) for c in contexts):
+        if isinstance(contexts, str):
+            raise RagopsError("contexts must be a list of strings, got str", field="contexts")
+        contexts = list(contexts)  # read an iterator once, not once per check
+        if not all(isinstance(c, str) for c in contexts):
             raise RagopsError("contexts must be a list of strings", field="contexts")
         if cost_usd is None:
             cost_usd = cost_from_usage(model, usage)
@@ -136,7 +146,7 @@ class Ragops:
         jobs: list[tuple[Case, str | None]] = [
             (c, v) for c in cases for v in (variants if variants else [None])
         ]
-        if inspect.iscoroutinefunction(pipeline):
+        if _is_async(pipeline):
             records = asyncio.run(self._run_async(pipeline, jobs, variants is not None))
         else:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, max(1, len(jobs)))) as pool:
@@ -162,6 +172,8 @@ class Ragops:
         try:
             output = pipeline(case, variant) if pass_variant else pipeline(case)
             if inspect.isawaitable(output):
+                if inspect.iscoroutine(output):
+                    output.close()  # else it warns "never awaited" when collected
                 raise RagopsError("a sync pipeline returned an awaitable; define it with async def")
         except Exception as exc:  # noqa: BLE001 - any pipeline failure is recorded, not lost
             return self._failed(case, variant, exc)
@@ -207,7 +219,7 @@ class Ragops:
                 raise RagopsError("pipeline output needs 'answer' and 'contexts'")
             latency = _field(output, "latency_s")
             return self._build(
-                case.question, answer, list(contexts), case.reference, case.reference_contexts,
+                case.question, answer, contexts, case.reference, case.reference_contexts,
                 case.id, variant, _field(output, "cost_usd"), _field(output, "usage"),
                 _field(output, "model"), elapsed if latency is None else float(latency),
             )  # fmt: skip

@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.prompts import Prompt, load_prompt
-
 from ragapp.chunking import load_corpus
 from ragapp.generator import (
     DEFAULT_MODEL,
@@ -136,6 +135,7 @@ def answer(case: Any, variant: str | Prompt | None = "baseline") -> dict[str, An
     ``retrieval_score`` (the top hit's BM25 score normalised to [0, 1], for drift logs),
     plus ``sources`` (chunk ids) and ``prompt_version``.
     """
+    use_claude = _use_claude()
     prompt = variant if isinstance(variant, Prompt) else load_variant(variant or "baseline")
     if isinstance(variant, Prompt):
         _check_params(prompt)
@@ -144,7 +144,7 @@ def answer(case: Any, variant: str | Prompt | None = "baseline") -> dict[str, An
     hits = index.search(question, int(prompt.params["top_k"]))
     contexts = select_contexts([h.chunk.text for h in hits], int(prompt.params["context_budget"]))
     generation: Generation
-    if _use_claude():
+    if use_claude:
         generator = AnthropicGenerator(
             model=str(prompt.params.get("model", DEFAULT_MODEL)),
             max_tokens=int(prompt.params.get("max_tokens", 512)),

@@ -24,7 +24,7 @@ class Chunk:
     doc_id: str
     #: The document's ``#`` title.
     title: str
-    #: The paragraph text, with its lines joined by single spaces.
+    #: The paragraph text; prose lines are joined by single spaces.
     text: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,9 +72,16 @@ def chunk_markdown(doc_id: str, text: str) -> list[Chunk]:
     if current:
         paragraphs.append(heading + current)
     return [
-        Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, title=title, text=" ".join(lines))
+        Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, title=title, text=_join(lines))
         for n, lines in enumerate(paragraphs)
     ]
+
+
+def _join(lines: list[str]) -> str:
+    """Prose lines become one line; a paragraph holding a code fence keeps its lines."""
+    if any(line.lstrip().startswith("```") for line in lines):
+        return "\n".join(lines)
+    return " ".join(lines)
 
 
 def load_corpus(corpus_dir: str | Path) -> list[Chunk]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_ragops.pricing import cost_from_usage
-
 from ragapp.retrieval import terms
 
 if TYPE_CHECKING:
@@ -44,6 +43,7 @@ NOT_FOUND: Final = "I could not find information about this in the PostgreSQL op
 # A sentence ends at . ! or ? followed by space, but not after "..." (elided SQL).
 _SENTENCE_RE = re.compile(r"(?<=[^.][.!?])\s+")
 _FULL_MAX_SENTENCES: Final = 3
+_RANK_DECAY: Final = 0.5
 
 
 def split_sentences(text: str) -> list[str]:
@@ -89,7 +89,8 @@ class ExtractiveGenerator:
         ranked: list[tuple[float, int, int, str]] = []
         for rank, context in enumerate(contexts):
             for pos, sentence in enumerate(split_sentences(context)):
-                score = self._sentence_score(q, sentence)
+                # Trust retrieval: a sentence from a lower-ranked passage needs more overlap.
+                score = self._sentence_score(q, sentence) / (1.0 + _RANK_DECAY * rank)
                 if score > 0.0:
                     ranked.append((score, rank, pos, sentence))
         if not ranked:

@@ -21,16 +21,15 @@ if TYPE_CHECKING:
 __all__ = ["BM25Index", "Hit", "terms"]
 
 _TOKEN_RE = re.compile(r"[a-z0-9_]+")
-_STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     a about after all also an and any are as at be because been before being between both
     but by can could did do does doing during each for from had has have how i if in into
     is it its itself just may me more most my no not of on once only or other our out over
     own same should so some such than that the their them then there these they this those
     through to too under until up very was we were what when where which while who whom
     why will with would you your
-    """.split()
-)
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _SUFFIXES = (
     ("ies", "y"),
     ("sses", "ss"),

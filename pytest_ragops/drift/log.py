@@ -90,8 +90,9 @@ class RetrievalLog:
 
         low, high = score_range
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise RagopsError(f"must be a finite (low, high) pair, got {score_range!r}",
-                              field="score_range")
+            raise RagopsError(
+                f"must be a finite (low, high) pair, got {score_range!r}", field="score_range"
+            )
         self.score_range = (float(low), float(high))
         self._store: LogStore = open_store(db)
         #: Where the log lives (path or URL), for messages.
@@ -101,7 +102,9 @@ class RetrievalLog:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -113,7 +116,9 @@ class RetrievalLog:
     def _wrap(self, exc: RagopsError) -> RagopsError:
         return RagopsError(exc.message, path=exc.path or self.location, field=exc.field)
 
-    def log(self, query: str, top_score: float, session_id: str, ts: datetime | None = None) -> None:
+    def log(
+        self, query: str, top_score: float, session_id: str, ts: datetime | None = None
+    ) -> None:
         """Record one query's best retrieval score (``ts`` defaults to now; naive = UTC)."""
         try:
             row = validate_row(query, top_score, session_id, ts, score_range=self.score_range)
@@ -146,6 +151,10 @@ class RetrievalLog:
         periods = Periods(older_than_days, older_than_days, now)
         return self._store.delete_before(periods.recent_start)
 
+    def clear(self) -> int:
+        """Delete every entry; return how many."""
+        return self._store.delete_before(math.inf)
+
     def scores(
         self, window_days: float = 7, baseline_days: float = 30, now: datetime | None = None
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -174,14 +183,19 @@ class RetrievalLog:
         recent minus baseline, ``drifting``, ``action``) plus ``status``, ``p_value`` and the
         confidence interval of ``delta``; see :mod:`pytest_ragops.drift.stats` for the rule.
         """
-        from pytest_ragops.drift.stats import compare_scores
+        from pytest_ragops.drift.stats import TEST_SAMPLE_CAP, compare_scores
 
         p = Periods(window_days, baseline_days, now)
-        recent = self._store.scores(p.recent_start, p.end)
-        baseline = self._store.scores(p.baseline_start, p.recent_start)
+        recent = self._store.summary(p.recent_start, p.end, TEST_SAMPLE_CAP)
+        baseline = self._store.summary(p.baseline_start, p.recent_start, TEST_SAMPLE_CAP)
         verdict = compare_scores(
-            recent, baseline, min_samples=min_samples, min_drop=min_drop, alpha=alpha,
-            test=test, confidence=confidence,
+            recent,
+            baseline,
+            min_samples=min_samples,
+            min_drop=min_drop,
+            alpha=alpha,
+            test=test,
+            confidence=confidence,
         )
         verdict.update(window_days=p.window_days, baseline_days=p.baseline_days, **p.iso())
         return cast("DriftCheck", verdict)
@@ -228,8 +242,11 @@ class RetrievalLog:
             recent_low_total=s.count_below(p.recent_start, p.end, score_threshold),
             baseline_total=s.count(p.baseline_start, p.recent_start),
             baseline_low_total=s.count_below(p.baseline_start, p.recent_start, score_threshold),
-            n_clusters=n_clusters, embedder=embedder, n_keywords=n_keywords,
-            n_samples=n_samples, seed=seed,
+            n_clusters=n_clusters,
+            embedder=embedder,
+            n_keywords=n_keywords,
+            n_samples=n_samples,
+            seed=seed,
         )
 
     def daily_means(
@@ -243,7 +260,7 @@ class RetrievalLog:
         if ts.size == 0:
             return []
         day = np.floor((p.now.timestamp() - ts) / _DAY).astype(np.int64)
-        day = np.minimum(day, int(math.ceil(p.window_days + p.baseline_days)) - 1)
+        day = np.minimum(day, math.ceil(p.window_days + p.baseline_days) - 1)
         out: list[tuple[datetime, float, int]] = []
         for d in sorted(set(day.tolist()), reverse=True):
             mask = day == d

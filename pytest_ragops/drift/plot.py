@@ -47,22 +47,29 @@ def plot_drift(
     fig = Figure(figsize=(9, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    xs = [d for d, _, _ in days]
+    xs = [d.timestamp() / 86400.0 + 0.5 for d, _, _ in days]  # matplotlib date numbers
     ax.plot(xs, [m for _, m, _ in days], marker="o", color="tab:blue", label="daily mean score")
     baseline = check["baseline_avg_score"]
     if baseline is not None:
         ax.axhline(baseline, color="tab:green", linestyle="--", label="baseline mean")
-        ax.axhspan(baseline - min_drop, baseline + min_drop, color="tab:green", alpha=0.15,
-                   label=f"baseline ± {min_drop:g}")
-    from datetime import UTC
-    from datetime import datetime as dt
-
-    ax.axvline(dt.fromtimestamp(recent_start, UTC), color="tab:red", linestyle=":",
-               label="recent window starts")
+        ax.axhspan(
+            baseline - min_drop,
+            baseline + min_drop,
+            color="tab:green",
+            alpha=0.15,
+            label=f"baseline ± {min_drop:g}",
+        )
+    ax.axvline(
+        recent_start / 86400.0,
+        color="tab:red",
+        linestyle=":",
+        label="recent window starts",
+    )
+    ax.xaxis_date(tz="UTC")
+    fig.autofmt_xdate()
     ax.set_ylabel("top retrieval score")
     ax.set_title(f"Retrieval score drift: {check['status']}")
     ax.legend(loc="lower left", fontsize="small")
-    fig.autofmt_xdate()
     fig.tight_layout()
     path = os.fspath(output)
     try:

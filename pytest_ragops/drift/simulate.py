@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     from pytest_ragops.drift.log import RetrievalLog
 
 __all__ = [
-    "COVERED_TOPICS", "UNCOVERED_TOPICS", "SimulationSummary", "Topic", "generate", "simulate",
+    "COVERED_TOPICS",
+    "UNCOVERED_TOPICS",
+    "SimulationSummary",
+    "Topic",
+    "generate",
+    "simulate",
 ]
 
 _FRAMES = (
@@ -34,8 +39,12 @@ _FRAMES = (
     "I need to {}",
 )
 _VERBS = ("configure", "set up", "troubleshoot", "check", "fix", "automate", "review", "plan")
-_JOINS = ("{verb} {a} and {b} for {anchor}", "{verb} {anchor} {a} with {b}",
-          "{verb} the {a} {b} of {anchor}", "{verb} {a} in {anchor} {b}")
+_JOINS = (
+    "{verb} {a} and {b} for {anchor}",
+    "{verb} {anchor} {a} with {b}",
+    "{verb} the {a} {b} of {anchor}",
+    "{verb} {a} in {anchor} {b}",
+)
 
 
 class Topic(NamedTuple):
@@ -47,42 +56,130 @@ class Topic(NamedTuple):
 
 #: Topics the example corpus covers (PostgreSQL operations).
 COVERED_TOPICS: dict[str, Topic] = {
-    "backups": Topic(("postgres backups", "pg_basebackup"),
-                     ("base backup", "restore", "pg_dump", "point in time recovery", "wal archive",
-                      "backup verification", "nightly schedule")),
-    "replication": Topic(("streaming replication", "replicas"),
-                         ("standby", "replication lag", "failover", "promotion", "replication slot",
-                          "primary", "hot standby")),
-    "vacuum": Topic(("autovacuum", "vacuum"),
-                    ("dead tuples", "table bloat", "wraparound", "freeze age", "cost limit",
-                     "vacuum full", "analyze")),
-    "indexing": Topic(("postgres indexes", "indexing"),
-                      ("btree", "gin index", "unused indexes", "reindex", "index bloat",
-                       "create concurrently", "query plan")),
-    "pooling": Topic(("pgbouncer", "connection pooling"),
-                     ("pool size", "max_connections", "transaction mode", "idle connections",
-                      "session mode", "too many connections", "pooler")),
-    "monitoring": Topic(("postgres monitoring", "pg_stat_statements"),
-                        ("slow queries", "cache hit ratio", "disk usage alerts", "locks",
-                         "prometheus exporter", "long running queries", "dashboards")),
-    "upgrades": Topic(("pg_upgrade", "postgres major upgrades"),
-                      ("version upgrade", "downtime", "extensions", "rollback plan",
-                       "upgrade testing", "link mode", "minor release")),
+    "backups": Topic(
+        ("postgres backups", "pg_basebackup"),
+        (
+            "base backup",
+            "restore",
+            "pg_dump",
+            "point in time recovery",
+            "wal archive",
+            "backup verification",
+            "nightly schedule",
+        ),
+    ),
+    "replication": Topic(
+        ("streaming replication", "replicas"),
+        (
+            "standby",
+            "replication lag",
+            "failover",
+            "promotion",
+            "replication slot",
+            "primary",
+            "hot standby",
+        ),
+    ),
+    "vacuum": Topic(
+        ("autovacuum", "vacuum"),
+        (
+            "dead tuples",
+            "table bloat",
+            "wraparound",
+            "freeze age",
+            "cost limit",
+            "vacuum full",
+            "analyze",
+        ),
+    ),
+    "indexing": Topic(
+        ("postgres indexes", "indexing"),
+        (
+            "btree",
+            "gin index",
+            "unused indexes",
+            "reindex",
+            "index bloat",
+            "create concurrently",
+            "query plan",
+        ),
+    ),
+    "pooling": Topic(
+        ("pgbouncer", "connection pooling"),
+        (
+            "pool size",
+            "max_connections",
+            "transaction mode",
+            "idle connections",
+            "session mode",
+            "too many connections",
+            "pooler",
+        ),
+    ),
+    "monitoring": Topic(
+        ("postgres monitoring", "pg_stat_statements"),
+        (
+            "slow queries",
+            "cache hit ratio",
+            "disk usage alerts",
+            "locks",
+            "prometheus exporter",
+            "long running queries",
+            "dashboards",
+        ),
+    ),
+    "upgrades": Topic(
+        ("pg_upgrade", "postgres major upgrades"),
+        (
+            "version upgrade",
+            "downtime",
+            "extensions",
+            "rollback plan",
+            "upgrade testing",
+            "link mode",
+            "minor release",
+        ),
+    ),
 }
 
 #: Topics the example corpus does not cover: what simulated users drift toward.
 UNCOVERED_TOPICS: dict[str, Topic] = {
-    "kubernetes networking": Topic(("kubernetes", "kubernetes cluster"),
-                                   ("ingress controller", "pod networking", "network policy",
-                                    "service load balancer", "coredns", "cni plugin",
-                                    "nodeport")),
-    "billing and invoices": Topic(("billing", "invoices"),
-                                  ("invoice download", "refund", "credit card", "billing address",
-                                   "subscription plan", "vat charges", "payment receipt")),
-    "gdpr data deletion": Topic(("gdpr", "gdpr personal data"),
-                                ("erasure request", "data deletion", "right to be forgotten",
-                                 "retention period", "data subject access", "anonymisation",
-                                 "consent records")),
+    "kubernetes networking": Topic(
+        ("kubernetes", "kubernetes cluster"),
+        (
+            "ingress controller",
+            "pod networking",
+            "network policy",
+            "service load balancer",
+            "coredns",
+            "cni plugin",
+            "nodeport",
+        ),
+    ),
+    "billing and invoices": Topic(
+        ("billing", "invoices"),
+        (
+            "invoice download",
+            "refund",
+            "credit card",
+            "billing address",
+            "subscription plan",
+            "vat charges",
+            "payment receipt",
+        ),
+    ),
+    "gdpr data deletion": Topic(
+        ("gdpr", "gdpr personal data"),
+        (
+            "erasure request",
+            "data deletion",
+            "right to be forgotten",
+            "retention period",
+            "data subject access",
+            "anonymisation",
+            "consent records",
+        ),
+    ),
 }
 
 
@@ -111,8 +208,9 @@ def _check(days: int, queries_per_day: int, shift_day: int | None, fraction: flo
     if isinstance(days, bool) or not isinstance(days, int) or days < 2:
         raise RagopsError(f"must be an integer >= 2, got {days!r}", field="days")
     if not isinstance(queries_per_day, int) or queries_per_day < 1:
-        raise RagopsError(f"must be a positive integer, got {queries_per_day!r}",
-                          field="queries_per_day")
+        raise RagopsError(
+            f"must be a positive integer, got {queries_per_day!r}", field="queries_per_day"
+        )
     if shift_day is not None and not (isinstance(shift_day, int) and 1 <= shift_day < days):
         raise RagopsError(f"must be a day in 1..{days - 1}, got {shift_day!r}", field="shift_day")
     if not 0.0 <= fraction <= 1.0:
@@ -169,10 +267,17 @@ def simulate(
 ) -> SimulationSummary:
     """Write :func:`generate`'s rows to ``log`` in one transaction and say what was written."""
     stop = to_utc(end, field="end") if end is not None else datetime.now(UTC)
-    rows = generate(days=days, queries_per_day=queries_per_day, shift_day=shift_day,
-                    shift_fraction=shift_fraction, seed=seed, end=stop)
-    log.log_many([(r.query, r.top_score, r.session_id, datetime.fromtimestamp(r.ts, UTC))
-                  for r in rows])
+    rows = generate(
+        days=days,
+        queries_per_day=queries_per_day,
+        shift_day=shift_day,
+        shift_fraction=shift_fraction,
+        seed=seed,
+        end=stop,
+    )
+    log.log_many(
+        [(r.query, r.top_score, r.session_id, datetime.fromtimestamp(r.ts, UTC)) for r in rows]
+    )
     return {
         "rows": len(rows),
         "days": days,

@@ -23,12 +23,16 @@ API; gate on ``status``.
 
 The interval is Welch's normal approximation (``delta ± z·sqrt(s_r²/n_r + s_b²/n_b)``),
 which is exact enough at the sample sizes the verdict accepts and costs nothing on 1M rows.
+Means, variances and the interval use every score (the store computes them with SQL
+aggregates); the rank test runs on a uniform subsample of at most ``TEST_SAMPLE_CAP`` scores
+per period, which keeps a check over 1M rows under a second and changes no verdict: at
+100,000 scores a 0.05 drop is dozens of standard errors away from zero.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 from pytest_ragops.errors import RagopsError
 
@@ -38,11 +42,41 @@ if TYPE_CHECKING:
 
     from pytest_ragops.drift.schema import DriftStatus
 
-__all__ = ["TESTS", "compare_scores", "validate_params"]
+__all__ = [
+    "TESTS",
+    "TEST_SAMPLE_CAP",
+    "ScoreSample",
+    "compare_scores",
+    "sample_of",
+    "validate_params",
+]
 
 #: Two-sample tests ``compare_scores`` accepts.
 TESTS = ("mannwhitney", "ks")
 TestName = Literal["mannwhitney", "ks"]
+#: Most scores per period the rank test sees (a uniform subsample beyond that).
+TEST_SAMPLE_CAP = 100_000
+
+
+class ScoreSample(NamedTuple):
+    """One period's scores: exact count, mean and variance, plus values for the rank test."""
+
+    n: int
+    mean: float
+    #: Sample variance (ddof=1); NaN below two scores.
+    var: float
+    #: Every score, or a uniform subsample of them when there are many.
+    values: npt.NDArray[np.float64]
+
+
+def sample_of(values: npt.NDArray[np.float64]) -> ScoreSample:
+    """Summarise an in-memory array of scores."""
+    import numpy as np
+
+    n = int(values.size)
+    mean = float(np.mean(values)) if n else math.nan
+    var = float(np.var(values, ddof=1)) if n >= 2 else math.nan
+    return ScoreSample(n, mean, var, values)
 
 
 def _finite(value: float) -> float | None:
@@ -96,8 +130,8 @@ def _action(status: DriftStatus, drop: float | None, n_r: int, n_b: int, min_sam
 
 
 def compare_scores(
-    recent: npt.NDArray[np.float64],
-    baseline: npt.NDArray[np.float64],
+    recent: ScoreSample | npt.NDArray[np.float64],
+    baseline: ScoreSample | npt.NDArray[np.float64],
     *,
     min_samples: int = 30,
     min_drop: float = 0.05,
@@ -108,27 +142,26 @@ def compare_scores(
     """Compare recent scores with baseline scores and return the verdict (see module doc)."""
     from statistics import NormalDist
 
-    import numpy as np
-
     validate_params(min_samples, min_drop, alpha, confidence)
     if test not in TESTS:
         raise RagopsError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}", field="test")
-    n_r, n_b = int(recent.size), int(baseline.size)
-    recent_avg = float(np.mean(recent)) if n_r else math.nan
-    baseline_avg = float(np.mean(baseline)) if n_b else math.nan
+    r = recent if isinstance(recent, ScoreSample) else sample_of(recent)
+    b = baseline if isinstance(baseline, ScoreSample) else sample_of(baseline)
+    n_r, n_b = r.n, b.n
+    recent_avg, baseline_avg = r.mean, b.mean
     delta = recent_avg - baseline_avg
     drifting = bool(n_r and n_b and delta < -min_drop)
     ci_low = ci_high = p_value = math.nan
     prob: float | None = None
     if n_r >= 2 and n_b >= 2:
-        se = math.sqrt(float(np.var(recent, ddof=1)) / n_r + float(np.var(baseline, ddof=1)) / n_b)
+        se = math.sqrt(max(r.var, 0.0) / n_r + max(b.var, 0.0) / n_b)
         z = NormalDist().inv_cdf(0.5 + confidence / 2)
         ci_low, ci_high = delta - z * se, delta + z * se
     status: DriftStatus
     if n_r < min_samples or n_b < min_samples:
         status = "insufficient_data"
     else:
-        p_value, prob = _p_value(recent, baseline, cast("TestName", test))
+        p_value, prob = _p_value(r.values, b.values, cast("TestName", test))
         significant = p_value < alpha
         if drifting and significant:
             status = "drift"

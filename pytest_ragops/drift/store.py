@@ -11,6 +11,7 @@ connections must not cross a ``fork``.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from pytest_ragops.drift.schema import LogRow
+    from pytest_ragops.drift.stats import ScoreSample
 
 __all__ = ["TABLE", "LogStore", "SqlAlchemyStore", "SqliteStore", "open_store"]
 
@@ -42,6 +44,7 @@ class LogStore(Protocol):
 
     def insert(self, rows: Sequence[LogRow]) -> None: ...
     def scores(self, start: float, end: float) -> npt.NDArray[np.float64]: ...
+    def summary(self, start: float, end: float, cap: int) -> ScoreSample: ...
     def points(
         self, start: float, end: float
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
@@ -62,6 +65,23 @@ def open_store(db: str | os.PathLike[str]) -> LogStore:
     if "://" in text:
         return SqlAlchemyStore(text)
     return SqliteStore(text)
+
+
+def _summary(
+    n: int, mean: float | None, mean_sq: float | None, values: npt.NDArray[np.float64]
+) -> ScoreSample:
+    from pytest_ragops.drift.stats import ScoreSample
+
+    if n == 0 or mean is None or mean_sq is None:
+        return ScoreSample(0, math.nan, math.nan, values)
+    # E[x²] - E[x]² is stable enough for scores in a bounded range such as [0, 1].
+    var = max(mean_sq - mean * mean, 0.0) * n / (n - 1) if n >= 2 else math.nan
+    return ScoreSample(n, float(mean), var, values)
+
+
+def _step(n: int, cap: int) -> int:
+    # Sample every step-th row id: uniform in time and, ids carrying no score pattern, in score.
+    return max(1, math.ceil(n / cap))
 
 
 def _as_array(values: Sequence[float] | Any) -> npt.NDArray[np.float64]:
@@ -148,6 +168,27 @@ class SqliteStore:
         cur.row_factory = lambda _cursor, row: row[0]
         return np.fromiter(cur, dtype=np.float64)
 
+    def summary(self, start: float, end: float, cap: int) -> ScoreSample:
+        import numpy as np
+
+        conn = self._connect()
+        n, mean, mean_sq = conn.execute(
+            f"SELECT COUNT(*), AVG(top_score), AVG(top_score * top_score) FROM {TABLE} "
+            "WHERE ts >= ? AND ts < ?",
+            (start, end),
+        ).fetchone()
+        step = _step(int(n), cap)
+        if step == 1:
+            values = self.scores(start, end)
+        else:
+            cur = conn.execute(
+                f"SELECT top_score FROM {TABLE} WHERE ts >= ? AND ts < ? AND id % ? = 0",
+                (start, end, step),
+            )
+            cur.row_factory = lambda _cursor, row: row[0]
+            values = np.fromiter(cur, dtype=np.float64)
+        return _summary(int(n), mean, mean_sq, values)
+
     def points(
         self, start: float, end: float
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -228,14 +269,13 @@ class SqlAlchemyStore:
             sa.event.listen(self._engine, "connect", _sqlite_pragmas)
         self._pid = os.getpid()
         meta = sa.MetaData()
-        real = sa.Double()
         self._table = sa.Table(
             TABLE,
             meta,
             sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-            sa.Column("ts", real, nullable=False),
+            sa.Column("ts", sa.Double(), nullable=False),
             sa.Column("query", sa.Text(), nullable=False),
-            sa.Column("top_score", real, nullable=False),
+            sa.Column("top_score", sa.Double(), nullable=False),
             sa.Column("session_id", sa.Text(), nullable=False),
             sa.Index(f"ix_{TABLE}_ts_score", "ts", "top_score"),
         )
@@ -276,6 +316,26 @@ class SqlAlchemyStore:
 
         rows = self._run(sa.select(self._table.c.top_score).where(self._between(start, end)))
         return _as_array([r[0] for r in rows])
+
+    def summary(self, start: float, end: float, cap: int) -> ScoreSample:
+        import sqlalchemy as sa
+
+        t = self._table.c
+        agg = sa.select(
+            sa.func.count(), sa.func.avg(t.top_score), sa.func.avg(t.top_score * t.top_score)
+        )
+        n, mean, mean_sq = self._run(agg.where(self._between(start, end)))[0]
+        step = _step(int(n), cap)
+        where = self._between(start, end)
+        if step > 1:
+            where = where & ((t.id % step) == 0)
+        values = _as_array([r[0] for r in self._run(sa.select(t.top_score).where(where))])
+        return _summary(
+            int(n),
+            None if mean is None else float(mean),
+            None if mean_sq is None else float(mean_sq),
+            values,
+        )
 
     def points(
         self, start: float, end: float

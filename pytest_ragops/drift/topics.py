@@ -29,6 +29,7 @@ __all__ = [
     "TfidfEmbedder",
     "choose_k",
     "cluster_topics",
+    "distinct_rows",
     "keywords_by_cluster",
     "make_embedder",
 ]
@@ -55,7 +56,9 @@ class TfidfEmbedder:
 
         try:
             return TfidfVectorizer(
-                stop_words="english", ngram_range=(1, 2), sublinear_tf=True,
+                stop_words="english",
+                ngram_range=(1, 2),
+                sublinear_tf=True,
                 max_features=self.max_features,
             ).fit_transform(list(texts))
         except ValueError:  # only stop words: keep them rather than fail
@@ -66,15 +69,17 @@ class SentenceTransformerEmbedder:
     """Dense sentence embeddings; needs the optional ``sentence-transformers`` package."""
 
     def __init__(self, model: str = "all-MiniLM-L6-v2") -> None:
+        import importlib
+
         try:
-            from sentence_transformers import SentenceTransformer
+            module = importlib.import_module("sentence_transformers")
         except ImportError:
             raise RagopsError(
                 "sentence-transformers is not installed; `pip install sentence-transformers` "
                 "or use the default TF-IDF embedder",
                 field="embedder",
             ) from None
-        self._model = SentenceTransformer(model)
+        self._model = module.SentenceTransformer(model)
 
     def fit_transform(self, texts: Sequence[str]) -> Any:
         return self._model.encode(list(texts), normalize_embeddings=True)
@@ -100,18 +105,38 @@ def make_embedder(spec: Embedder | str | None) -> Embedder:
     )
 
 
-def choose_k(x: Any, n_unique: int, seed: int) -> int:
+def distinct_rows(x: Any) -> int:
+    """How many different vectors ``x`` holds (KMeans cannot find more clusters than that)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    if sp.issparse(x):
+        csr = sp.csr_matrix(x, copy=True)
+        csr.sort_indices()
+        keys = {
+            (
+                csr.indices[csr.indptr[i] : csr.indptr[i + 1]].tobytes(),
+                np.round(csr.data[csr.indptr[i] : csr.indptr[i + 1]], 9).tobytes(),
+            )
+            for i in range(csr.shape[0])
+        }
+        return len(keys)
+    return int(np.unique(np.round(np.asarray(x, dtype=np.float64), 9), axis=0).shape[0])
+
+
+def choose_k(x: Any, seed: int) -> int:
     """Pick k in 2..10 with the best silhouette, fitting on a subsample to stay fast."""
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    n = x.shape[0]
-    k_max = min(_MAX_K, n_unique, n - 1)
-    if k_max < 2:
-        return max(1, min(n_unique, n))
+    n = int(x.shape[0])
     rng = np.random.default_rng(seed)
     sample = x[np.sort(rng.choice(n, size=min(n, _SILHOUETTE_SAMPLE), replace=False))]
+    n_unique = distinct_rows(sample)
+    k_max = min(_MAX_K, n_unique, sample.shape[0] - 1)
+    if k_max < 2:
+        return max(1, min(distinct_rows(x), n))
     best_k, best = 2, -math.inf
     for k in range(2, k_max + 1):
         labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(sample)
@@ -123,9 +148,9 @@ def choose_k(x: Any, n_unique: int, seed: int) -> int:
     return best_k
 
 
-def keywords_by_cluster(texts: Sequence[str], labels: Sequence[int], n_keywords: int) -> dict[
-    int, list[str]
-]:
+def keywords_by_cluster(
+    texts: Sequence[str], labels: Sequence[int], n_keywords: int
+) -> dict[int, list[str]]:
     """c-TF-IDF: per-cluster term frequency times ``log(1 + A / f_t)``.
 
     ``A`` is the mean number of words per cluster and ``f_t`` the term's count over all
@@ -187,8 +212,9 @@ def cluster_topics(
     if n_clusters is not None and (
         isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1
     ):
-        raise RagopsError(f"must be a positive integer or None, got {n_clusters!r}",
-                          field="n_clusters")
+        raise RagopsError(
+            f"must be a positive integer or None, got {n_clusters!r}", field="n_clusters"
+        )
     if not recent:
         return []
     emb = make_embedder(embedder)
@@ -196,8 +222,7 @@ def cluster_topics(
     x = normalize(emb.fit_transform(texts))
     n_r = len(recent)
     xr, xb = x[:n_r], x[n_r:]
-    n_unique = len({q for q, _ in recent})
-    k = min(n_clusters, n_unique) if n_clusters is not None else choose_k(xr, n_unique, seed)
+    k = min(n_clusters, distinct_rows(xr)) if n_clusters is not None else choose_k(xr, seed)
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(xr)
     labels: npt.NDArray[np.int64] = km.labels_
     dist_r = km.transform(xr)
@@ -223,17 +248,19 @@ def cluster_topics(
                 break
         r_share = _share(len(members), n_r, recent_low_total, recent_total)
         b_share = _share(int(base_counts[c]), len(baseline), baseline_low_total, baseline_total)
-        topics.append({
-            "cluster_id": int(c),
-            "rank": 0,
-            "count": len(members),
-            "mean_score": round(float(scores[members].mean()), 6),
-            "keywords": names.get(c, []),
-            "sample_queries": samples,
-            "recent_share": round(r_share, 6),
-            "baseline_share": round(b_share, 6),
-            "share_lift": round(r_share - b_share, 6),
-        })
+        topics.append(
+            {
+                "cluster_id": int(c),
+                "rank": 0,
+                "count": len(members),
+                "mean_score": round(float(scores[members].mean()), 6),
+                "keywords": names.get(c, []),
+                "sample_queries": samples,
+                "recent_share": round(r_share, 6),
+                "baseline_share": round(b_share, 6),
+                "share_lift": round(r_share - b_share, 6),
+            }
+        )
     topics.sort(key=lambda t: (-t["share_lift"], -t["count"], t["cluster_id"]))
     for rank, topic in enumerate(topics, start=1):
         topic["rank"] = rank

@@ -14,11 +14,11 @@ from pytest_ragops.flags.canary import (
     MetricRule,
     ProgressiveRollout,
 )
+from pytest_ragops.flags.flag import Evaluation, Flag
 from pytest_ragops.flags.openfeature import make_provider
+from pytest_ragops.flags.overrides import FlagOverrides
 from pytest_ragops.flags.store import (
     FeatureFlags,
-    Flag,
-    FlagOverrides,
     UnknownFlagWarning,
     clear_flags_cache,
     is_enabled,
@@ -33,6 +33,7 @@ __all__ = [
     "CanaryJudge",
     "CanaryRouter",
     "CanaryVerdict",
+    "Evaluation",
     "FeatureFlags",
     "Flag",
     "FlagOverrides",

@@ -17,12 +17,15 @@ from __future__ import annotations
 import math
 from hashlib import sha256
 
-__all__ = ["BUCKET_BITS", "bucket", "bucket_int", "threshold"]
+__all__ = ["ALL", "BUCKET_BITS", "NONE", "bucket", "bucket_int", "digest_limit", "threshold"]
 
 #: Bits of the hash kept: 53, a float's mantissa, so buckets are exact floats.
 BUCKET_BITS = 53
 _SCALE = float(1 << BUCKET_BITS)
 _SHIFT = 64 - BUCKET_BITS
+#: Digest limits admitting everybody / nobody (see :func:`digest_limit`).
+ALL = b"\xff" * 33
+NONE = b""
 
 
 def bucket_int(flag: str, user_id: str) -> int:
@@ -47,3 +50,20 @@ def threshold(fraction: float) -> int:
     if fraction >= 1.0:
         return 1 << BUCKET_BITS
     return math.ceil(fraction * _SCALE)
+
+
+def digest_limit(fraction: float) -> bytes:
+    """Return bytes ``L`` with ``sha256(key).digest() < L`` iff ``bucket(...) < fraction``.
+
+    The hot path compares the raw digest with ``L`` instead of building an integer: for a
+    threshold ``t`` below ``2**53``, ``(h >> 11) < t`` iff ``h < t << 11`` iff the first 8
+    digest bytes sort before ``(t << 11)`` as 8 big-endian bytes, and a 32-byte digest
+    whose first 8 bytes equal an 8-byte ``L`` sorts after it. ``b""`` admits nobody;
+    33 bytes of ``0xff`` admit everybody.
+    """
+    limit = threshold(fraction)
+    if limit <= 0:
+        return NONE
+    if limit >= 1 << BUCKET_BITS:
+        return ALL
+    return (limit << _SHIFT).to_bytes(8, "big")

@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pytest_ragops.errors import RagopsError
-from pytest_ragops.flags.bucketing import BUCKET_BITS, threshold
+from pytest_ragops.flags.bucketing import ALL, NONE, digest_limit
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -36,7 +36,6 @@ __all__ = [
 Decision = Literal["promote", "rollback", "inconclusive"]
 #: Canary fractions a progressive rollout steps through on each ``promote``.
 DEFAULT_STEPS: Final = (0.05, 0.25, 0.5, 1.0)
-_SHIFT: Final = 64 - BUCKET_BITS
 _HEADER: Final = "x-user-id"
 
 
@@ -72,16 +71,17 @@ class CanaryRouter:
     def canary_pct(self, value: float) -> None:
         pct = _check_fraction(value, "canary_pct")
         # One tuple assignment, so a concurrent route() sees the old or the new pair.
-        self._state = (pct, threshold(pct))
+        self._state = (pct, digest_limit(pct))
 
     def route(self, request_or_user_id: object) -> Literal["green", "blue"]:
         """Return ``"green"`` when the user is in the canary fraction, else ``"blue"``."""
         user_id = self.user_id_of(request_or_user_id)
         limit = self._state[1]
-        if not user_id or limit <= 0:
+        if not user_id or limit is NONE:
             return "blue"
-        digest = sha256(self._prefix + user_id.encode()).digest()
-        return "green" if (int.from_bytes(digest[:8], "big") >> _SHIFT) < limit else "blue"
+        if limit is ALL:
+            return "green"
+        return "green" if sha256(self._prefix + user_id.encode()).digest() < limit else "blue"
 
     @staticmethod
     def user_id_of(request_or_user_id: object) -> str:

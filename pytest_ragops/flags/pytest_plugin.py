@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_ragops.flags.store import FlagOverrides
+from pytest_ragops.flags.overrides import FlagOverrides
+from pytest_ragops.flags.store import clear_flags_cache
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,9 +29,15 @@ __all__ = ["ragops_flags"]
 
 @pytest.fixture
 def ragops_flags() -> Iterator[FlagOverrides]:
-    """Override flags for this test; restored afterwards."""
+    """Override flags for this test; restored afterwards.
+
+    Cached flag files are forgotten before and after the test, so a ``$RAGOPS_FLAGS`` set
+    with ``monkeypatch`` applies at once and does not leak into the next test.
+    """
     overrides = FlagOverrides()
+    clear_flags_cache()
     try:
         yield overrides
     finally:
         overrides.restore()
+        clear_flags_cache()

@@ -22,25 +22,22 @@ import difflib
 import math
 import os
 import re
-import time
 import warnings
-from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Final
 
 from pytest_ragops.errors import RagopsError, RagopsWarning
-from pytest_ragops.flags.bucketing import BUCKET_BITS, bucket, bucket_int, threshold
+from pytest_ragops.flags.bucketing import ALL, NONE, bucket
+from pytest_ragops.flags.flag import _OVERRIDES, Evaluation, Flag, _arg_limit
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_FLAGS_FILE",
-    "Evaluation",
     "FeatureFlags",
-    "Flag",
-    "FlagOverrides",
     "UnknownFlagWarning",
     "clear_flags_cache",
     "is_enabled",
@@ -55,103 +52,11 @@ RECHECK_SECONDS: Final = 1.0
 
 _KEYS: Final = ("enabled", "rollout_pct", "variants", "allow", "deny", "description")
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_FULL: Final = 1 << BUCKET_BITS
-_SHIFT: Final = 64 - BUCKET_BITS
 _WEIGHT_TOLERANCE: Final = 1e-6
 
 
 class UnknownFlagWarning(RagopsWarning):
     """A flag was evaluated that no flag file defines; it is treated as off."""
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    """One validated flag, with its hash thresholds precomputed for fast evaluation."""
-
-    name: str
-    enabled: bool = True
-    #: Fraction of users who get the flag, in [0, 1].
-    rollout_pct: float = 1.0
-    #: ``(variant, weight)`` pairs, weights summing to 1; empty for a plain on/off flag.
-    variants: tuple[tuple[str, float], ...] = ()
-    allow: frozenset[str] = frozenset()
-    deny: frozenset[str] = frozenset()
-    description: str = ""
-    _prefix: bytes = field(init=False, repr=False, compare=False)
-    _threshold: int = field(init=False, repr=False, compare=False)
-    _variant_bounds: tuple[int, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Precomputed once so evaluation is a hash and an integer comparison.
-        object.__setattr__(self, "_prefix", f"{self.name}:".encode())
-        object.__setattr__(self, "_threshold", threshold(self.rollout_pct))
-        bounds: list[int] = []
-        total = 0.0
-        for _name, weight in self.variants:
-            total += weight
-            bounds.append(threshold(total))
-        if bounds:
-            bounds[-1] = _FULL  # float sums like 0.1 + 0.2 + 0.7 must still cover everyone
-        object.__setattr__(self, "_variant_bounds", tuple(bounds))
-
-    def evaluate(self, user_id: str = "", rollout_pct: float | None = None) -> bool:
-        """Return whether the flag is on for ``user_id`` (see the module docstring)."""
-        if not self.enabled:
-            return False
-        if self.deny and user_id in self.deny:
-            return False
-        if self.allow and user_id in self.allow:
-            return True
-        limit: int = self._threshold if rollout_pct is None else _arg_threshold(rollout_pct)
-        if limit >= _FULL:
-            return True
-        if limit <= 0:
-            return False
-        digest = sha256(self._prefix + user_id.encode()).digest()
-        return (int.from_bytes(digest[:8], "big") >> _SHIFT) < limit
-
-    def pick_variant(self, user_id: str) -> str:
-        """Return the variant for a user the flag is on for (``"on"`` without variants).
-
-        The variant hash is ``bucket(f"{flag}#variant", user_id)``: independent of the
-        rollout bucket, so changing ``rollout_pct`` never moves a user between variants.
-        """
-        if not self.variants:
-            return "on"
-        position = bucket_int(f"{self.name}#variant", user_id)
-        for (name, _weight), bound in zip(self.variants, self._variant_bounds, strict=True):
-            if position < bound:
-                return name
-        return self.variants[-1][0]  # pragma: no cover - the last bound covers everyone
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """Why a flag is on or off for one user (the CLI and OpenFeature report this)."""
-
-    flag: str
-    user_id: str
-    enabled: bool
-    #: The user's variant when ``enabled``, else ``None``.
-    variant: str | None
-    #: One of ``unknown``, ``disabled``, ``deny``, ``allow``, ``rollout``, ``override``.
-    reason: str
-    #: The user's bucket in [0, 1) (reported even when lists decide).
-    bucket: float
-
-
-def _arg_threshold(rollout_pct: float) -> int:
-    if isinstance(rollout_pct, bool) or not 0.0 <= rollout_pct <= 1.0:
-        raise RagopsError(
-            f"{rollout_pct!r} is outside 0-1; rollout_pct is a fraction (0.2 = 20%)",
-            field="rollout_pct",
-        )
-    return threshold(rollout_pct)
-
-
-# Overrides installed by the ``ragops_flags`` fixture or :class:`FlagOverrides`; checked
-# before any store, so they also reach code that calls the module-level is_enabled().
-_OVERRIDES: dict[str, Flag] = {}
 
 
 class FeatureFlags:
@@ -197,7 +102,17 @@ class FeatureFlags:
             if spec is None:
                 self._warn_unknown(flag)
                 return False
-        return spec.evaluate(user_id, rollout_pct)
+        # Flag.evaluate inlined: this is the hot path (benchmarks/flags.py).
+        if not spec.enabled:
+            return False
+        if spec.deny and user_id in spec.deny:
+            return False
+        if spec.allow and user_id in spec.allow:
+            return True
+        limit = spec._limit if rollout_pct is None else _arg_limit(rollout_pct)
+        if limit is ALL or limit is NONE:
+            return limit is ALL
+        return sha256(spec._prefix + user_id.encode()).digest() < limit
 
     def variant(self, flag: str, user_id: str = "") -> str | None:
         """Return the user's variant, ``"on"`` for an on flag without variants, ``None`` if off."""
@@ -299,7 +214,10 @@ def _fraction(value: object, key: str, fail: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise fail(f"'{key}' must be a number between 0 and 1, got {value!r}")
     if not 0.0 <= value <= 1.0:
-        hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
+        # 20 is almost surely "20%"; 1.5 could be anything, so no guess for it.
+        hint = (
+            f" (did you mean {value / 100:g}?)" if 1 < value <= 100 and value == int(value) else ""
+        )
         raise fail(f"'{key}' {value!r} is outside 0-1; it is a fraction, 0.2 = 20%{hint}")
     return float(value)
 
@@ -364,6 +282,9 @@ def _read_yaml(path: Path) -> Any:
 
 
 _CACHE: dict[str, tuple[float, tuple[int, int], FeatureFlags]] = {}
+# (deadline, store) of the default file, so the module-level calls skip even the
+# $RAGOPS_FLAGS lookup until the deadline passes.
+_DEFAULT: tuple[float, FeatureFlags] | None = None
 
 
 def load_flags(path: str | os.PathLike[str] | None = None) -> FeatureFlags:
@@ -372,12 +293,11 @@ def load_flags(path: str | os.PathLike[str] | None = None) -> FeatureFlags:
     The store is reloaded when the file's mtime or size changes, checked at most every
     :data:`RECHECK_SECONDS`, so a hot path pays a dict lookup, not a ``stat``.
     """
-    key = (
-        os.fspath(path)
-        if path is not None
-        else (os.environ.get("RAGOPS_FLAGS") or DEFAULT_FLAGS_FILE)
-    )
-    now = time.monotonic()
+    if path is not None:
+        key = os.fspath(path)
+    else:
+        key = os.environ.get("RAGOPS_FLAGS") or DEFAULT_FLAGS_FILE
+    now = monotonic()
     cached = _CACHE.get(key)
     if cached is not None and now < cached[0]:
         return cached[2]
@@ -393,66 +313,31 @@ def load_flags(path: str | os.PathLike[str] | None = None) -> FeatureFlags:
 
 
 def clear_flags_cache() -> None:
-    """Forget loaded flag files, so the next call re-reads them (for tests and reload hooks)."""
+    """Forget loaded flag files and ``$RAGOPS_FLAGS``, so the next call re-reads them."""
+    global _DEFAULT
     _CACHE.clear()
+    _DEFAULT = None
+
+
+def _default_store() -> FeatureFlags:
+    global _DEFAULT
+    default = _DEFAULT
+    if default is not None and monotonic() < default[0]:
+        return default[1]
+    store = load_flags()
+    _DEFAULT = (monotonic() + RECHECK_SECONDS, store)
+    return store
 
 
 def is_enabled(flag: str, user_id: str = "", rollout_pct: float | None = None) -> bool:
-    """Classic API: is ``flag`` on for ``user_id``, per ``$RAGOPS_FLAGS`` or ``flags.yaml``."""
-    return load_flags().is_enabled(flag, user_id, rollout_pct)
+    """Classic API: is ``flag`` on for ``user_id``, per ``$RAGOPS_FLAGS`` or ``flags.yaml``.
+
+    ``$RAGOPS_FLAGS`` and the file are looked at again at most every
+    :data:`RECHECK_SECONDS`; :func:`clear_flags_cache` makes a change visible at once.
+    """
+    return _default_store().is_enabled(flag, user_id, rollout_pct)
 
 
 def variant(flag: str, user_id: str = "") -> str | None:
     """The user's variant of ``flag`` in the default flag file (:meth:`FeatureFlags.variant`)."""
-    return load_flags().variant(flag, user_id)
-
-
-# ------------------------------------------------------------------------ overrides
-
-
-class FlagOverrides:
-    """Force flags on, off or to a variant for every store, and restore them afterwards.
-
-    Used as a context manager or through the ``ragops_flags`` fixture::
-
-        with FlagOverrides() as flags:
-            flags.set("new_prompt_v3", True)          # on for everyone
-            flags.set("reranker", "cross_encoder")    # on, this variant for everyone
-            flags.set("rollout", {"rollout_pct": 0.5})  # a full definition, validated
-    """
-
-    def __init__(self) -> None:
-        self._saved: dict[str, Flag] | None = None
-
-    def set(self, flag: str, value: bool | str | Mapping[str, Any] | Flag) -> None:
-        """Override ``flag`` until :meth:`restore` (or the end of the ``with`` block / test)."""
-        if self._saved is None:
-            self._saved = dict(_OVERRIDES)
-        if isinstance(value, Flag):
-            spec = value
-        elif isinstance(value, bool):
-            spec = Flag(flag, enabled=value)
-        elif isinstance(value, str):
-            spec = Flag(flag, variants=((value, 1.0),))
-        else:
-            spec = parse_flag(flag, dict(value), path="<override>")
-        _OVERRIDES[flag] = spec
-
-    def unset(self, flag: str) -> None:
-        """Drop the override of ``flag`` (the file's definition applies again)."""
-        if self._saved is None:
-            self._saved = dict(_OVERRIDES)
-        _OVERRIDES.pop(flag, None)
-
-    def restore(self) -> None:
-        """Put back the overrides that were in place before the first change."""
-        if self._saved is not None:
-            _OVERRIDES.clear()
-            _OVERRIDES.update(self._saved)
-            self._saved = None
-
-    def __enter__(self) -> FlagOverrides:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.restore()
+    return _default_store().variant(flag, user_id)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.errors import RagopsUsageError
@@ -26,17 +28,19 @@ from pytest_ragops.judge.text import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["METHODS", "OfflineJudge"]
 
 #: The ``judge`` label of each metric's score (context recall has two methods).
-METHODS: Final[dict[str, str]] = {
-    "faithfulness": "offline:claim-overlap",
-    "answer_relevancy": "offline:token-overlap",
-    "context_precision": "offline:ranked-overlap",
-    "context_recall": "offline:claim-overlap",
-}
+METHODS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "faithfulness": "offline:claim-overlap",
+        "answer_relevancy": "offline:token-overlap",
+        "context_precision": "offline:ranked-overlap",
+        "context_recall": "offline:claim-overlap",
+    }
+)
 _RECALL_BY_CONTEXTS: Final = "offline:context-overlap"
 _NEEDS_REFERENCE: Final = "needs a reference or reference_contexts"
 
@@ -55,8 +59,8 @@ class _Terms:
         terms = frozenset(content_terms(tokens))
         return cls(
             terms=terms,
-            numbers=frozenset(t for t in terms if is_number(t)),
-            negated=any(t in NEGATIONS for t in tokens),
+            numbers=frozenset([t for t in terms if is_number(t)]),
+            negated=not NEGATIONS.isdisjoint(tokens),
         )
 
     @classmethod
@@ -145,14 +149,6 @@ class OfflineJudge:
         smaller = min(len(a.terms), len(b.terms))
         return smaller > 0 and len(a.terms & b.terms) >= self._match * smaller
 
-    def _context(self, text: str) -> _Context:
-        sentences = [_Terms.of(s) for s in split_sentences(text)]
-        size = min(self._window, len(sentences))
-        windows = tuple(
-            _Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1)
-        )
-        return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
-
 
 class _Run:
     """One ``score`` call: analyses each text at most once, shared by all metrics."""
@@ -161,27 +157,22 @@ class _Run:
         self.judge = judge
         self.sample = sample
         self.reference = (sample.reference or "").strip()
-        self._contexts: tuple[_Context, ...] | None = None
-        self._answer: _Claims | None = None
-        self._reference: _Claims | None = None
 
-    @property
+    @cached_property
     def contexts(self) -> tuple[_Context, ...]:
-        if self._contexts is None:
-            self._contexts = tuple(self.judge._context(c) for c in self.sample.contexts)
-        return self._contexts
+        return tuple(_context(c, self.judge._window) for c in self.sample.contexts)
 
-    @property
+    @cached_property
     def answer(self) -> _Claims:
-        if self._answer is None:
-            self._answer = _claims(self.sample.answer)
-        return self._answer
+        return _claims(self.sample.answer)
 
-    @property
+    @cached_property
     def reference_claims(self) -> _Claims:
-        if self._reference is None:
-            self._reference = _claims(self.reference)
-        return self._reference
+        return _claims(self.reference)
+
+    @cached_property
+    def reference_contexts(self) -> tuple[_Terms, ...]:
+        return tuple(_Terms.of(r) for r in self.sample.reference_contexts if r.strip())
 
     def all_windows(self) -> Iterable[_Terms]:
         return (w for c in self.contexts for w in c.windows)
@@ -232,10 +223,11 @@ class _Run:
         norms = math.sqrt(sum(n * n for n in question.values())) * math.sqrt(
             sum(n * n for n in answer.values())
         )
-        return 0.5 * coverage + 0.5 * (dot / norms)
+        # min(): rounding can push a perfect cosine a hair above 1.
+        return min(1.0, 0.5 * coverage + 0.5 * (dot / norms))
 
     def context_precision(self) -> float | str:
-        ref_contexts = tuple(_Terms.of(r) for r in self.sample.reference_contexts if r.strip())
+        ref_contexts = self.reference_contexts
         ref_claims = self.reference_claims.factual
         if not ref_contexts and not ref_claims:
             return _NEEDS_REFERENCE if not self.reference else "reference has no checkable claim"
@@ -256,7 +248,7 @@ class _Run:
             windows = tuple(self.all_windows())
             found = sum(self.judge._supported(c, windows) for c in ref_claims)
             return METHODS["context_recall"], found / len(ref_claims)
-        ref_contexts = [_Terms.of(r) for r in self.sample.reference_contexts if r.strip()]
+        ref_contexts = self.reference_contexts
         if ref_contexts:
             found = sum(
                 any(self.judge._matches(c.whole, r) for c in self.contexts) for r in ref_contexts
@@ -266,6 +258,17 @@ class _Run:
         return METHODS["context_recall"], error
 
 
+# Retrieved passages and references recur across cases, variants and repeats; the
+# analysis is a pure function of the text, so it is cached (lru_cache is thread-safe).
+@lru_cache(maxsize=4096)
+def _context(text: str, window: int) -> _Context:
+    sentences = [_Terms.of(s) for s in split_sentences(text)]
+    size = min(window, len(sentences))
+    windows = tuple(_Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1))
+    return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
+
+
+@lru_cache(maxsize=4096)
 def _claims(text: str) -> _Claims:
     factual: list[str] = []
     abstained = False

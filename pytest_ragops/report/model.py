@@ -183,7 +183,22 @@ def load_report(path: str | Path) -> dict[str, Any]:
     for key, kind in (("metrics", dict), ("records", list)):
         if not isinstance(data.get(key), kind):
             raise RagopsError(f"must be a JSON {kind.__name__}", path=where, field=key)
+    # compare_reports does arithmetic on these: a string here must not become a traceback.
+    for name, value in data["metrics"].items():
+        if not _number_or_null(value):
+            raise RagopsError("must be a number or null", path=where, field=f"metrics.{name}")
     for i, rec in enumerate(data["records"], start=1):
         if not isinstance(rec, dict) or not isinstance(rec.get("scores"), dict):
             raise RagopsError("must be an object with 'scores'", path=where, field=f"records[{i}]")
+        for metric, score in rec["scores"].items():
+            if not isinstance(score, dict) or not _number_or_null(score.get("value")):
+                raise RagopsError(
+                    "must be an object whose 'value' is a number or null",
+                    path=where,
+                    field=f"records[{i}].scores.{metric}",
+                )
     return data
+
+
+def _number_or_null(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))

@@ -4,7 +4,15 @@ import hashlib
 
 import pytest
 
-from pytest_ragops.flags.bucketing import BUCKET_BITS, bucket, bucket_int, threshold
+from pytest_ragops.flags.bucketing import (
+    ALL,
+    BUCKET_BITS,
+    NONE,
+    bucket,
+    bucket_int,
+    digest_limit,
+    threshold,
+)
 
 USERS = [f"user-{i}" for i in range(100_000)]
 
@@ -46,8 +54,24 @@ def test_raising_the_rollout_only_adds_users() -> None:
 @pytest.mark.parametrize("fraction", [0.0, 1e-12, 0.2, 0.5, 0.999999, 1.0])
 def test_threshold_agrees_with_the_float_comparison(fraction: float) -> None:
     limit = threshold(fraction)
+    raw = digest_limit(fraction)
     for user in USERS[:2000]:
-        assert (bucket_int("f", user) < limit) == (bucket("f", user) < fraction)
+        expected = bucket("f", user) < fraction
+        assert (bucket_int("f", user) < limit) == expected
+        assert (hashlib.sha256(f"f:{user}".encode()).digest() < raw) == expected
+
+
+def test_digest_limit_is_exact_at_the_boundary() -> None:
+    # A user exactly at the boundary: bucket == fraction must be excluded, one step below
+    # must be included, whatever the remaining digest bytes are.
+    user = "user-7"
+    position = bucket("f", user)
+    digest = hashlib.sha256(f"f:{user}".encode()).digest()
+    assert not digest < digest_limit(position)
+    assert digest < digest_limit(position + 2**-53)
+    assert digest_limit(0.0) is NONE
+    assert digest_limit(1.0) is ALL
+    assert ALL > b"\xff" * 32
 
 
 def test_threshold_edges() -> None:

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ragops.errors import RagopsError
+from pytest_ragops.flags import flag as flag_module
 from pytest_ragops.flags import store as store_module
 from pytest_ragops.flags.bucketing import bucket
+from pytest_ragops.flags.overrides import FlagOverrides
 from pytest_ragops.flags.store import (
     FeatureFlags,
-    FlagOverrides,
     UnknownFlagWarning,
     clear_flags_cache,
     is_enabled,
@@ -32,7 +33,7 @@ def _clean_state() -> Iterator[None]:
     clear_flags_cache()
     yield
     clear_flags_cache()
-    assert not store_module._OVERRIDES, "a test leaked a flag override"
+    assert not flag_module._OVERRIDES, "a test leaked a flag override"
 
 
 def write(tmp_path: Path, text: str, name: str = "flags.yaml") -> Path:
@@ -84,10 +85,10 @@ def test_rollout_argument_overrides_the_file_fraction() -> None:
     assert got == [u for u in USERS if bucket("f", u) < 0.2]
 
 
-@pytest.mark.parametrize("bad", [20, 1.5, -0.1, True])
+@pytest.mark.parametrize("bad", [20, 1.5, -0.1, True, float("nan")])
 def test_rollout_argument_outside_zero_one_is_an_error(bad: Any) -> None:
     flags = FeatureFlags({"f": {}})
-    with pytest.raises(RagopsError, match="rollout_pct: .* is outside 0-1"):
+    with pytest.raises(RagopsError, match=r"rollout_pct: .* is outside 0-1"):
         flags.is_enabled("f", "u", rollout_pct=bad)
 
 
@@ -254,7 +255,8 @@ def test_overrides_apply_to_every_store_and_are_restored(
         overrides.set("f", True)
         overrides.set("brand_new", "b")
         overrides.set("half", {"rollout_pct": 0.5})
-        assert is_enabled("f", "u") and mine.is_enabled("f", "u")
+        assert is_enabled("f", "u")
+        assert mine.is_enabled("f", "u")
         assert mine.variant("brand_new", "u") == "b"
         assert mine.explain("f", "u").reason == "override"
         assert [mine.is_enabled("half", u) for u in USERS[:100]] == [

@@ -113,6 +113,12 @@ def test_faithfulness_negated_claim_needs_a_negated_context() -> None:
     assert value(sample("PgBouncer never uses transaction pooling."), "faithfulness") == 0.0
 
 
+def test_faithfulness_without_counts_as_a_negation() -> None:
+    context = "CREATE INDEX CONCURRENTLY builds the index without blocking inserts or updates."
+    answer = "CREATE INDEX CONCURRENTLY does not block inserts or updates."
+    assert value(sample(answer, contexts=(context,)), "faithfulness") == 1.0
+
+
 def test_faithfulness_claim_must_come_from_one_window() -> None:
     # Each half of the claim is in one sentence; they are 3 sentences (one window) apart
     # in one context and 12 apart in the other.

@@ -160,3 +160,30 @@ def test_is_abstention(text: str) -> None:
 )
 def test_is_not_abstention(text: str) -> None:
     assert not is_abstention(text)
+
+
+def test_question_mark_inside_a_sentence_does_not_end_it() -> None:
+    text = "jsonb_path_ops supports @> (and @? and @@) only. Is it smaller? Yes."
+    assert split_sentences(text) == [
+        "jsonb_path_ops supports @> (and @? and @@) only.",
+        "Is it smaller?",
+        "Yes.",
+    ]
+
+
+def test_split_claims_at_colons_but_not_inside_parentheses() -> None:
+    text = (
+        "PgBouncer has three pool modes: session mode (the default and the safest one), "
+        "transaction mode and statement mode."
+    )
+    assert split_claims(text) == [
+        "PgBouncer has three pool modes",
+        "session mode (the default and the safest one), transaction mode and statement mode.",
+    ]
+
+
+@pytest.mark.parametrize("reply", ["No, ", "Neither: ", "Yes. ", "Correct \u2014 "])
+def test_split_claims_drops_a_leading_reply(reply: str) -> None:
+    assert split_claims(f"{reply}work_mem applies per sort operation.") == [
+        "work_mem applies per sort operation."
+    ]

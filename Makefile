@@ -1,0 +1,38 @@
+# Two entry points, both doing their own set-up on a fresh machine:
+#   make demo   the example app's eval suite on the offline judge, writing its reports
+#   make test   lint, type-check and the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/pytest --ragops-eval examples -p no:cacheprovider
+	@echo "reports: examples/.ragops/report.json examples/.ragops/report.md"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -p no:cacheprovider -n 2
+	$(BIN)/pytest examples -p no:cacheprovider
+
+bench: install
+	$(BIN)/python benchmarks/idle_overhead.py
+	$(BIN)/python benchmarks/drift_scale.py
+	$(BIN)/python benchmarks/flags.py
+
+clean:
+	rm -rf $(VENV) .ragops examples/.ragops build *.egg-info

@@ -1,0 +1,10 @@
+"""Acceptance tests run pytest in-process (pytester), which restores ``sys.modules`` after
+each inner run. C extensions such as numpy cannot be imported twice in one process, so
+load the ones the plugin imports lazily here, once, before any inner run."""
+
+from __future__ import annotations
+
+import numpy
+import scipy.stats
+
+PRELOADED = (numpy, scipy.stats)

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_ragops.drift import (
+    RetrievalLog,
+    check_retrieval_drift,
+    identify_drift_topics,
+    log_retrieval_score,
+)
+from pytest_ragops.errors import RagopsError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CLASSIC_KEYS = {"recent_avg_score", "baseline_avg_score", "delta", "drifting", "action"}
+
+
+@pytest.fixture(params=["sqlite", "sqlalchemy"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    path = tmp_path / "drift.db"
+    return str(path) if request.param == "sqlite" else f"sqlite:///{path}"
+
+
+def _fill(log: RetrievalLog, day: int, score: float, n: int = 40) -> None:
+    when = NOW - timedelta(days=day, hours=1)
+    log.log_many([(f"query {i}", score, "s", when) for i in range(n)])
+
+
+def test_classic_functions_round_trip(db: str) -> None:
+    for day, score in [(1, 0.5), (2, 0.5), (10, 0.8), (20, 0.8)]:
+        for i in range(20):
+            when = NOW - timedelta(days=day, minutes=i)
+            log_retrieval_score(f"q{i}", score, f"s{i}", ts=when, db=db)
+    result = check_retrieval_drift(db=db, now=NOW)
+    assert CLASSIC_KEYS <= set(result)
+    assert result["recent_avg_score"] == pytest.approx(0.5)
+    assert result["baseline_avg_score"] == pytest.approx(0.8)
+    assert result["delta"] == pytest.approx(-0.3)
+    assert result["drifting"] is True
+    assert result["status"] == "drift"
+    assert result["recent_count"] == 40 and result["baseline_count"] == 40
+    json.dumps(result, allow_nan=False)
+    topics = identify_drift_topics(db=db, now=NOW, score_threshold=0.6)
+    assert sum(t["count"] for t in topics) == 40
+
+
+def test_periods_do_not_overlap_and_include_now(tmp_path: Path) -> None:
+    log = RetrievalLog(tmp_path / "d.db")
+    log.log_many(
+        [
+            ("at now", 0.1, "s", NOW),
+            ("just inside the window", 0.2, "s", NOW - timedelta(days=7) + timedelta(seconds=1)),
+            ("at the window start", 0.3, "s", NOW - timedelta(days=7)),
+            ("just before the window", 0.4, "s", NOW - timedelta(days=7, seconds=1)),
+            ("baseline start", 0.5, "s", NOW - timedelta(days=37)),
+            ("before the baseline", 0.6, "s", NOW - timedelta(days=37, seconds=1)),
+            ("after now", 0.7, "s", NOW + timedelta(seconds=1)),
+        ]
+    )
+    recent, baseline = log.scores(now=NOW)
+    assert sorted(recent.tolist()) == [0.1, 0.2, 0.3]
+    assert sorted(baseline.tolist()) == [0.4, 0.5]
+    result = log.check_drift(now=NOW)
+    assert result["recent_start"] == "2026-02-22T12:00:00+00:00"
+    assert result["baseline_start"] == "2026-01-23T12:00:00+00:00"
+    assert result["recent_end"] == "2026-03-01T12:00:00+00:00"
+
+
+def test_naive_now_and_ts_are_utc(tmp_path: Path) -> None:
+    log = RetrievalLog(tmp_path / "d.db")
+    log.log("q", 0.5, "s", ts=datetime(2026, 3, 1, 11, 0))
+    recent, _ = log.scores(now=datetime(2026, 3, 1, 11, 0))
+    assert recent.tolist() == [0.5]
+    recent, _ = log.scores(now=datetime(2026, 3, 1, 10, 59))
+    assert recent.size == 0
+
+
+def test_default_ts_is_now(tmp_path: Path) -> None:
+    log = RetrievalLog(tmp_path / "d.db")
+    log.log("q", 0.5, "s")
+    recent, _ = log.scores(window_days=1)
+    assert recent.tolist() == [0.5]
+
+
+def test_insufficient_data_and_no_drift(db: str) -> None:
+    log = RetrievalLog(db)
+    assert log.check_drift(now=NOW)["status"] == "insufficient_data"
+    _fill(log, 1, 0.7)
+    _fill(log, 10, 0.7)
+    result = log.check_drift(now=NOW)
+    assert result["status"] == "no_drift" and result["drifting"] is False
+    assert log.check_drift(now=NOW, min_samples=100)["status"] == "insufficient_data"
+
+
+def test_prune_and_clear(db: str) -> None:
+    log = RetrievalLog(db)
+    for day in (1, 5, 40, 100):
+        _fill(log, day, 0.5, n=3)
+    assert log.count() == 12
+    assert log.prune(30, now=NOW) == 6
+    assert log.count() == 6
+    assert log.clear() == 6
+    assert log.count() == 0
+
+
+def test_log_many_is_all_or_nothing_and_names_the_row(tmp_path: Path) -> None:
+    log = RetrievalLog(tmp_path / "d.db")
+    with pytest.raises(RagopsError) as info:
+        log.log_many([("ok", 0.5, "s"), ("bad", math.nan, "s")])
+    assert str(info.value) == (
+        f"{tmp_path / 'd.db'}: row 1: top_score: top_score must be finite, got nan"
+    )
+    assert log.count() == 0
+    assert log.log_many([]) == 0
+
+
+def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    with pytest.raises(RagopsError, match=r"d.db: query: query is empty$"):
+        log_retrieval_score("", 0.5, "s", db=path)
+    with pytest.raises(RagopsError, match=r"top_score: top_score 2.0 is outside \[0.0, 1.0\]"):
+        log_retrieval_score("q", 2.0, "s", db=path)
+    with pytest.raises(RagopsError, match=r"^window_days: must be a positive number of days"):
+        check_retrieval_drift(window_days=0, db=path)
+    with pytest.raises(RagopsError, match=r"^baseline_days: must be a positive number of days"):
+        check_retrieval_drift(baseline_days=-1, db=path)
+    with pytest.raises(RagopsError, match=r"^now: expected a datetime, got str"):
+        check_retrieval_drift(db=path, now="2026-01-01")  # type: ignore[arg-type]
+    with pytest.raises(RagopsError, match=r"^score_threshold: must be within the score range"):
+        identify_drift_topics(score_threshold=1.5, db=path)
+    with pytest.raises(RagopsError, match=r"^limit: must be a positive integer, got 0"):
+        RetrievalLog(path).drift_topics(limit=0)
+    with pytest.raises(RagopsError, match=r"^score_range: must be a finite \(low, high\) pair"):
+        RetrievalLog(path, score_range=(1.0, 0.0))
+
+
+def test_custom_score_range(tmp_path: Path) -> None:
+    log = RetrievalLog(tmp_path / "d.db", score_range=(-1.0, 1.0))
+    log.log("q", -0.25, "s")
+    assert log.count() == 1
+
+
+def test_daily_means_are_aligned_to_now(tmp_path: Path) -> None:
+    with RetrievalLog(tmp_path / "d.db") as log:
+        _fill(log, 0, 0.4, n=2)
+        _fill(log, 3, 0.8, n=4)
+        days = log.daily_means(now=NOW)
+    assert days == [
+        (NOW - timedelta(days=4), pytest.approx(0.8), 4),
+        (NOW - timedelta(days=1), pytest.approx(0.4), 2),
+    ]

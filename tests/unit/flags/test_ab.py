@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pytest_ragops.errors import RagopsError
+from pytest_ragops.flags.ab import ab_report, assign_arms
+from pytest_ragops.flags.store import FeatureFlags
+
+
+def values(mean: float, n: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.gauss(mean, 0.05) for _ in range(n)]
+
+
+def test_assign_arms_groups_by_variant_or_control() -> None:
+    flags = FeatureFlags({"f": {"rollout_pct": 0.2, "variants": {"x": 0.5, "y": 0.5}}})
+    users = [f"u{i}" for i in range(5000)]
+    arms = assign_arms(flags, "f", users)
+    assert set(arms) == {"control", "x", "y"}
+    assert sum(len(v) for v in arms.values()) == len(users)
+    assert 0.18 <= (len(arms["x"]) + len(arms["y"])) / len(users) <= 0.22
+    assert all(not flags.is_enabled("f", u) for u in arms["control"])
+    assert all(flags.variant("f", u) == "x" for u in arms["x"])
+
+
+def test_report_detects_a_real_difference_and_not_a_null_one() -> None:
+    control = {"faithfulness": values(0.80, 300, 1), "latency_s": values(1.0, 300, 2)}
+    treatment = {"faithfulness": values(0.85, 100, 3), "latency_s": values(1.0, 100, 4)}
+    report = ab_report(control, treatment, names=("control", "new_prompt_v3"))
+    faith, latency = report.metrics
+    assert faith.metric == "faithfulness"
+    assert faith.significant
+    assert faith.p_value is not None
+    assert faith.p_value < 1e-6
+    assert faith.ci95 is not None
+    assert faith.diff is not None
+    assert 0.0 < faith.ci95[0] < faith.diff < faith.ci95[1]
+    assert faith.diff == pytest.approx(0.05, abs=0.025)
+    assert not latency.significant
+    assert (faith.control.n, faith.treatment.n) == (300, 100)
+    text = report.render()
+    assert "n new_prompt_v3" in text.splitlines()[0]
+    assert text.splitlines()[-1] == "two-sided Mann-Whitney U per metric, alpha=0.05"
+    assert "faithfulness" in text
+    assert "yes" in text
+
+
+def test_report_handles_missing_and_constant_data() -> None:
+    report = ab_report({"a": [0.5], "b": [1.0, 1.0, 1.0]}, {"a": [0.4, 0.6], "b": [1.0, 1.0]})
+    a, b = report.metrics
+    assert a.p_value is None
+    assert a.diff is None
+    assert not a.significant
+    assert b.p_value is None
+    assert b.diff == 0.0
+    assert b.ci95 == (0.0, 0.0)
+    assert "n/a" in report.render()
+
+
+def test_report_rejects_bad_alpha() -> None:
+    with pytest.raises(RagopsError, match="alpha"):
+        ab_report({}, {}, alpha=0)
