@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 TARGET = 500_000
+FLAG = "new_prompt_v3"
 
 
 def rate(fn: Callable[[list[str]], object], users: list[str], repeat: int) -> float:
@@ -53,18 +54,21 @@ def main(argv: list[str] | None = None) -> int:
             handle.write("new_prompt_v3: {rollout_pct: 0.2}\n")
         os.environ["RAGOPS_FLAGS"] = path
         clear_flags_cache()
+        variant = store.variant
+        route = router.route
+        sha, blake = hashlib.sha256, hashlib.blake2b
         cases: list[tuple[str, Callable[[list[str]], object]]] = [
-            ("FeatureFlags.is_enabled (20% rollout)", lambda us: [check("new_prompt_v3", u) for u in us]),
-            ("module is_enabled ($RAGOPS_FLAGS)", lambda us: [is_enabled("new_prompt_v3", u) for u in us]),
-            ("FeatureFlags.is_enabled rollout_pct=0.5", lambda us: [check("new_prompt_v3", u, 0.5) for u in us]),
-            ("FeatureFlags.variant (2 variants)", lambda us: [store.variant("style", u) for u in us]),
-            ("CanaryRouter.route (5%)", lambda us: [router.route(u) for u in us]),
-            ("bucket() float", lambda us: [bucket("new_prompt_v3", u) for u in us]),
+            ("FeatureFlags.is_enabled (20% rollout)", lambda us: [check(FLAG, u) for u in us]),
+            ("module is_enabled ($RAGOPS_FLAGS)", lambda us: [is_enabled(FLAG, u) for u in us]),
+            ("is_enabled(rollout_pct=0.5)", lambda us: [check(FLAG, u, 0.5) for u in us]),
+            ("FeatureFlags.variant (2 variants)", lambda us: [variant("style", u) for u in us]),
+            ("CanaryRouter.route (5%)", lambda us: [route(u) for u in us]),
+            ("bucket() float", lambda us: [bucket(FLAG, u) for u in us]),
             ("raw sha256, first 8 bytes", lambda us: [
-                int.from_bytes(hashlib.sha256(b"f:" + u.encode()).digest()[:8], "big") for u in us
+                int.from_bytes(sha(b"f:" + u.encode()).digest()[:8], "big") for u in us
             ]),
             ("raw blake2b(digest_size=8)", lambda us: [
-                int.from_bytes(hashlib.blake2b(b"f:" + u.encode(), digest_size=8).digest(), "big")
+                int.from_bytes(blake(b"f:" + u.encode(), digest_size=8).digest(), "big")
                 for u in us
             ]),
         ]  # fmt: skip

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "flags",
         help="Validate feature flags, evaluate them for a user, show users' stable buckets",
-        description="Feature flags with percentage rollout (fractions: 0.2 = 20%%). A user's "
+        description="Feature flags with percentage rollout (fractions: 0.2 = 20%). A user's "
         "bucket is the first 8 bytes of sha256('FLAG:USER') as a fraction of 2**64 (top 53 "
         "bits); the flag is on when the bucket is below rollout_pct.",
     )

@@ -197,8 +197,10 @@ class RetrievalLog:
             test=test,
             confidence=confidence,
         )
-        verdict.update(window_days=p.window_days, baseline_days=p.baseline_days, **p.iso())
-        return cast("DriftCheck", verdict)
+        return cast(
+            "DriftCheck",
+            {**verdict, "window_days": p.window_days, "baseline_days": p.baseline_days, **p.iso()},
+        )
 
     def drift_topics(
         self,
@@ -222,8 +224,9 @@ class RetrievalLog:
         share of baseline queries that do. Topics that were always answered badly rank
         below topics users only started asking about.
         """
-        from pytest_ragops.drift.topics import cluster_topics
+        from pytest_ragops.drift.topics import cluster_topics, make_embedder
 
+        emb = make_embedder(embedder)  # a bad embedder fails even when there is nothing to cluster
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise RagopsError(f"must be a positive integer, got {limit!r}", field="limit")
         if not isinstance(score_threshold, int | float) or not (
@@ -243,7 +246,7 @@ class RetrievalLog:
             baseline_total=s.count(p.baseline_start, p.recent_start),
             baseline_low_total=s.count_below(p.baseline_start, p.recent_start, score_threshold),
             n_clusters=n_clusters,
-            embedder=embedder,
+            embedder=emb,
             n_keywords=n_keywords,
             n_samples=n_samples,
             seed=seed,

@@ -18,6 +18,7 @@ __all__ = [
     "DriftStatus",
     "DriftTopic",
     "LogRow",
+    "Verdict",
     "parse_when",
     "to_epoch",
     "to_utc",
@@ -37,8 +38,8 @@ class LogRow(NamedTuple):
     session_id: str
 
 
-class DriftCheck(TypedDict):
-    """Result of a drift check; every value is JSON-serialisable (NaN becomes ``None``)."""
+class Verdict(TypedDict):
+    """The statistical part of a check; every value is JSON-serialisable (NaN becomes ``None``)."""
 
     status: DriftStatus
     drifting: bool
@@ -57,12 +58,17 @@ class DriftCheck(TypedDict):
     min_samples: int
     min_drop: float
     alpha: float
+    action: str
+
+
+class DriftCheck(Verdict):
+    """Result of a drift check: the verdict plus the periods compared."""
+
     window_days: float
     baseline_days: float
     recent_start: str
     recent_end: str
     baseline_start: str
-    action: str
 
 
 class DriftTopic(TypedDict):

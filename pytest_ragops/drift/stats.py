@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from pytest_ragops.drift.schema import DriftStatus
+    from pytest_ragops.drift.schema import DriftStatus, Verdict
 
 __all__ = [
     "TESTS",
@@ -138,7 +138,7 @@ def compare_scores(
     alpha: float = 0.05,
     test: str = "mannwhitney",
     confidence: float = 0.95,
-) -> dict[str, object]:
+) -> Verdict:
     """Compare recent scores with baseline scores and return the verdict (see module doc)."""
     from statistics import NormalDist
 
@@ -177,7 +177,7 @@ def compare_scores(
         "delta": _finite(delta),
         "delta_ci_low": _finite(ci_low),
         "delta_ci_high": _finite(ci_high),
-        "delta_ci": [ci_low, ci_high] if not math.isnan(ci_low) else None,
+        "delta_ci": None if math.isnan(ci_low) else [ci_low, ci_high],
         "confidence": confidence,
         "p_value": _finite(p_value),
         "test": test,

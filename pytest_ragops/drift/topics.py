@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 _MAX_K = 10
-_SILHOUETTE_SAMPLE = 1500
+_SILHOUETTE_SAMPLE = 1000
 
 
 @runtime_checkable
@@ -139,7 +139,7 @@ def choose_k(x: Any, seed: int) -> int:
         return max(1, min(distinct_rows(x), n))
     best_k, best = 2, -math.inf
     for k in range(2, k_max + 1):
-        labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(sample)
+        labels = KMeans(n_clusters=k, n_init=2, max_iter=100, random_state=seed).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             continue
         score = float(silhouette_score(sample, labels))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -37,6 +37,8 @@ Decision = Literal["promote", "rollback", "inconclusive"]
 #: Canary fractions a progressive rollout steps through on each ``promote``.
 DEFAULT_STEPS: Final = (0.05, 0.25, 0.5, 1.0)
 _HEADER: Final = "x-user-id"
+#: Metric names containing these words default to lower-is-better.
+_LOWER_IS_BETTER: Final = ("latency", "cost")
 
 
 def _check_fraction(value: float, name: str) -> float:
@@ -152,7 +154,9 @@ class CanaryJudge:
     Decision: any critical failure, or more than ``max_failures`` failures -> ``rollback``;
     every metric passing -> ``promote``; anything else -> ``inconclusive``.
 
-    :param rules: metric name -> :class:`MetricRule`; metrics not listed use ``default_rule``.
+    :param rules: metric name -> :class:`MetricRule`; metrics not listed use ``default_rule``,
+        turned to lower-is-better for names containing ``latency`` or ``cost`` (as the
+        ragops gates treat them).
     :param alpha: significance level of each test.
     :param min_samples: fewer values than this on either side give ``nodata`` for the metric.
     """
@@ -203,8 +207,13 @@ class CanaryJudge:
             return CanaryVerdict("promote", tuple(r.reason for r in results), results)
         return CanaryVerdict("inconclusive", reasons, results)
 
+    def _default_for(self, name: str) -> MetricRule:
+        if any(word in name for word in _LOWER_IS_BETTER):
+            return replace(self.default_rule, higher_is_better=False)
+        return self.default_rule
+
     def _metric(self, name: str, base: Sequence[float], can: Sequence[float]) -> MetricResult:
-        rule = self.rules.get(name, self.default_rule)
+        rule = self.rules.get(name) or self._default_for(name)
         base_vals = [float(v) for v in base if not math.isnan(float(v))]
         can_vals = [float(v) for v in can if not math.isnan(float(v))]
         if min(len(base_vals), len(can_vals)) < self.min_samples:

@@ -6,6 +6,7 @@ a context manager.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.flags.flag import _OVERRIDES, Flag
@@ -36,7 +37,7 @@ class FlagOverrides:
         if self._saved is None:
             self._saved = dict(_OVERRIDES)
         if isinstance(value, Flag):
-            spec = value
+            spec = value if value.name == flag else replace(value, name=flag)
         elif isinstance(value, bool):
             spec = Flag(flag, enabled=value)
         elif isinstance(value, str):

@@ -23,17 +23,15 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Mapping
 from hashlib import sha256
 from pathlib import Path
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from pytest_ragops.errors import RagopsError, RagopsWarning
 from pytest_ragops.flags.bucketing import ALL, NONE, bucket
 from pytest_ragops.flags.flag import _OVERRIDES, Evaluation, Flag, _arg_limit
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_FLAGS_FILE",
@@ -157,12 +155,12 @@ class FeatureFlags:
 
 def parse_flags(mapping: Mapping[str, Any], *, path: str | None = None) -> dict[str, Flag]:
     """Validate a mapping of flag definitions and return the flags by name."""
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, Mapping):
         raise RagopsError(
             f"expected a mapping of flag names to settings, got {type(mapping).__name__}",
             path=path,
         )
-    if set(mapping) == {"flags"} and isinstance(mapping["flags"], dict):
+    if set(mapping) == {"flags"} and isinstance(mapping["flags"], Mapping):
         mapping = mapping["flags"]
     return {str(name): parse_flag(name, spec, path=path) for name, spec in mapping.items()}
 
@@ -185,7 +183,7 @@ def parse_flag(name: object, spec: object, *, path: str | None = None) -> Flag:
         return Flag(name, enabled=spec)
     if spec is None:
         spec = {}
-    if not isinstance(spec, dict):
+    if not isinstance(spec, Mapping):
         raise fail(f"expected a mapping of settings or true/false, got {type(spec).__name__}")
     for key in spec:
         if key not in _KEYS:
@@ -225,7 +223,7 @@ def _fraction(value: object, key: str, fail: Any) -> float:
 def _variants(value: object, fail: Any) -> tuple[tuple[str, float], ...]:
     if value is None:
         return ()
-    if not isinstance(value, dict) or not value:
+    if not isinstance(value, Mapping) or not value:
         raise fail("'variants' must be a non-empty mapping of variant name to weight")
     pairs = tuple(
         (str(name), _fraction(weight, f"variants.{name}", fail)) for name, weight in value.items()

@@ -19,6 +19,7 @@ MARKER = "<!-- pytest-ragops report -->"
 #: GitHub rejects comment bodies longer than 65,536 characters; keep a margin.
 MAX_BODY = 60_000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_WORD = re.compile(r"\S+")
 _OFFLINE_NOTE = (
     "Offline scores are deterministic lexical estimates (claims and tokens matched against "
     "the retrieved contexts and references), not an LLM's judgement."
@@ -33,9 +34,7 @@ def escape(text: str | None, limit: int = 160) -> str:
     """
     if text is None:
         return ""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = _fold(text, limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("@", "@\u2060")
@@ -47,10 +46,25 @@ def code(text: str | None, limit: int = 80) -> str:
     Backslash escapes do not work inside code spans, but GitHub's table parser still
     splits cells on ``|``, which it lets ``\\|`` escape.
     """
-    text = " ".join((text or "").split()).replace("`", "'")
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = _fold(text or "", limit).replace("`", "'")
     return "`" + text.replace("|", "\\|") + "`"
+
+
+def _fold(text: str, limit: int) -> str:
+    """Collapse whitespace and cut to ``limit`` characters (ending in …).
+
+    Reads only as many words as the limit needs: splitting a whole 100 kB answer for
+    every cell made a large report take seconds to render.
+    """
+    words: list[str] = []
+    size = -1
+    for match in _WORD.finditer(text):
+        words.append(match.group())
+        size += len(words[-1]) + 1
+        if size > limit:
+            break
+    folded = " ".join(words)
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -200,7 +214,20 @@ def render_markdown(report: dict[str, Any]) -> str:
         body = _render(report, limit, max_rows)
         if len(body) <= MAX_BODY:
             return body
-    return body[: MAX_BODY - 40] + "\n\n… (report truncated)\n"
+    return _truncate(body)
+
+
+def _truncate(body: str) -> str:
+    """Cut ``body`` at a line end and close an open ``<details>``.
+
+    A cut mid-line could split a code span, whose unclosed backtick would let the
+    test id or model name after it mention people or open HTML.
+    """
+    lines = body[: MAX_BODY - 60].split("\n")[:-1]
+    opened = sum(line.startswith("<details>") for line in lines)
+    closed = sum(line == "</details>" for line in lines)
+    tail = ["", "</details>"] if opened > closed else []
+    return "\n".join([*lines, *tail, "", "… (report truncated)", ""])
 
 
 def _render(report: dict[str, Any], limit: int, max_rows: int) -> str:

@@ -398,3 +398,51 @@ def test_xdist_crashed_worker_fails_the_run(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--ragops-eval", "-n", "2", "-p", "no:cacheprovider")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*FAILED worker gw* sent no ragops records*"])
+
+
+def test_report_matches_the_published_schema(project: pytest.Pytester) -> None:
+    import jsonschema
+
+    from pytest_ragops.report.model import __file__ as model_file
+
+    assert project.runpytest("--ragops-eval", "--ragops-threshold", "faithfulness=0.5").ret == 0
+    schema_path = __import__("pathlib").Path(model_file).parent.parent / "report.schema.json"
+    schema = json.loads(schema_path.read_text())
+    report = json.loads((project.path / ".ragops" / "report.json").read_text())
+    jsonschema.validate(report, schema)
+    report["summary"]["records"] = -1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(report, schema)
+
+
+PROBE = """\
+import json, os, socket, sys, threading
+
+def test_probe():
+    heavy = sorted(m for m in ("mlflow", "ragas", "anthropic", "sklearn", "dvc", "github", "scipy")
+                   if m in sys.modules)
+    state = {"env": sorted(os.environ), "threads": sorted(t.name for t in threading.enumerate()),
+             "heavy": heavy, "fds": sorted(os.listdir("/proc/self/fd"))}
+    with open(os.environ["PROBE_OUT"], "w") as fh:
+        json.dump(state, fh)
+"""
+
+
+def test_installed_but_off_changes_nothing(pytester: pytest.Pytester) -> None:
+    """No output lines, files, environment variables, threads, sockets or heavy imports."""
+    pytester.makepyfile(test_probe=PROBE)
+    runs: dict[str, tuple[list[str], list[str], dict[str, list[str]]]] = {}
+    for name, extra in (("on", []), ("off", ["-p", "no:ragops"])):
+        out = pytester.path.parent / f"probe-{name}.json"
+        pytester._monkeypatch.setenv("PROBE_OUT", str(out))
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *extra)
+        assert result.ret == 0
+        lines = [
+            re.sub(r"\d+\.\d+s", "T", line)
+            for line in result.stdout.lines
+            if not line.startswith(("plugins:", "rootdir:"))
+        ]
+        files = sorted(p.name for p in pytester.path.iterdir() if "runpytest" not in p.name)
+        runs[name] = (lines, files, json.loads(out.read_text()))
+    assert runs["on"] == runs["off"]
+    assert runs["on"][2]["heavy"] == []

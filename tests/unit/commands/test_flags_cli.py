@@ -134,4 +134,5 @@ def test_help_texts(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "sha256" in out
-    assert "0.2 = 20%" in out
+    assert "0.2 = 20%)" in out
+    assert "%%" not in out

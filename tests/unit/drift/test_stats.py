@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from pytest_ragops.drift.stats import compare_scores, sample_of
+from pytest_ragops.drift.stats import compare_scores
 from pytest_ragops.errors import RagopsError
 
 
@@ -17,7 +17,8 @@ def test_big_significant_drop_is_drift() -> None:
     result = compare_scores(_scores(0.55, 500, 1), _scores(0.70, 500, 2))
     assert result["status"] == "drift"
     assert result["drifting"] is True
-    assert result["p_value"] is not None and result["p_value"] < 1e-10
+    assert result["p_value"] is not None
+    assert result["p_value"] < 1e-10
     low, high = result["delta_ci"]  # type: ignore[misc]
     assert low < result["delta"] < high < -0.05  # type: ignore[operator]
     assert "ragops drift topics" in str(result["action"])
@@ -28,16 +29,19 @@ def test_big_drop_on_few_samples_is_only_possible_drift() -> None:
     recent = np.array([0.9, 0.2, 0.8, 0.1, 0.7, 0.3, 0.6, 0.5, 0.2, 0.9])
     baseline = np.array([0.2, 0.9, 0.3, 0.8, 0.4, 0.95, 0.5, 0.6, 0.8, 0.7])
     result = compare_scores(recent, baseline, min_samples=10)
-    assert result["delta"] is not None and result["delta"] < -0.05  # type: ignore[operator]
+    assert result["delta"] is not None
+    assert result["delta"] < -0.05
     assert result["drifting"] is True  # the classic rule alone would alarm
-    assert result["p_value"] is not None and result["p_value"] > 0.05  # type: ignore[operator]
+    assert result["p_value"] is not None
+    assert result["p_value"] > 0.05
     assert result["status"] == "possible_drift"
 
 
 def test_tiny_drop_on_huge_samples_is_not_drift() -> None:
     # 0.01 lower on 200k scores each: overwhelmingly "significant", but not material.
     result = compare_scores(_scores(0.69, 200_000, 3), _scores(0.70, 200_000, 4))
-    assert result["p_value"] is not None and result["p_value"] < 1e-6  # type: ignore[operator]
+    assert result["p_value"] is not None
+    assert result["p_value"] < 1e-6
     assert result["status"] == "no_drift"
     assert result["drifting"] is False
 
@@ -49,8 +53,10 @@ def test_significant_small_drop_with_wide_interval_is_possible_drift() -> None:
     baseline = np.array([0.9] * 30 + [0.1] * 10)
     result = compare_scores(recent, baseline)
     assert result["delta"] == pytest.approx(-0.04)
-    assert result["p_value"] is not None and result["p_value"] < 0.05  # type: ignore[operator]
-    assert result["delta_ci_low"] is not None and result["delta_ci_low"] < -0.05  # type: ignore[operator]
+    assert result["p_value"] is not None
+    assert result["p_value"] < 0.05
+    assert result["delta_ci_low"] is not None
+    assert result["delta_ci_low"] < -0.05
     assert result["drifting"] is False
     assert result["status"] == "possible_drift"
     assert result["prob_recent_higher"] == pytest.approx(0.25)
@@ -72,7 +78,8 @@ def test_too_few_scores_is_insufficient_data() -> None:
         result["action"]
     )
     empty = compare_scores(np.array([]), np.array([]))
-    assert empty["recent_avg_score"] is None and empty["delta_ci"] is None
+    assert empty["recent_avg_score"] is None
+    assert empty["delta_ci"] is None
     assert empty["drifting"] is False
     json.dumps(empty, allow_nan=False)
 

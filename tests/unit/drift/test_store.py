@@ -34,7 +34,8 @@ def test_ranges_are_half_open(store: LogStore) -> None:
     assert store.count(2.0, 5.0) == 3
     assert store.scores(2.0, 5.0).tolist() == [0.2, 0.3, 0.4]
     ts, scores = store.points(7.0, 100.0)
-    assert ts.tolist() == [7.0, 8.0, 9.0] and scores.tolist() == [0.7, 0.8, 0.9]
+    assert ts.tolist() == [7.0, 8.0, 9.0]
+    assert scores.tolist() == [0.7, 0.8, 0.9]
     assert store.count_below(0.0, 10.0, 0.35) == 4
 
 
@@ -46,14 +47,17 @@ def test_low_queries_are_newest_first_and_limited(store: LogStore) -> None:
 def test_summary_is_exact_and_subsamples_for_the_test(store: LogStore) -> None:
     store.insert([LogRow(float(i), "q", (i % 10) / 10, "s") for i in range(1000)])
     full = store.summary(0.0, 1000.0, cap=10_000)
-    assert full.n == 1000 and full.values.size == 1000
+    assert full.n == 1000
+    assert full.values.size == 1000
     assert full.mean == pytest.approx(0.45)
     assert full.var == pytest.approx(float(full.values.var(ddof=1)))
     capped = store.summary(0.0, 1000.0, cap=100)
-    assert capped.n == 1000 and capped.mean == pytest.approx(0.45)
+    assert capped.n == 1000
+    assert capped.mean == pytest.approx(0.45)
     assert 90 <= capped.values.size <= 100
     empty = store.summary(5000.0, 6000.0, cap=100)
-    assert empty.n == 0 and empty.values.size == 0
+    assert empty.n == 0
+    assert empty.values.size == 0
 
 
 def test_delete_before_prunes(store: LogStore) -> None:
@@ -67,7 +71,9 @@ def test_sqlite_uses_wal_and_a_time_index(tmp_path: Path) -> None:
     SqliteStore(str(tmp_path / "d.db")).insert(_rows())
     conn = sqlite3.connect(tmp_path / "d.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT top_score FROM {TABLE} WHERE ts >= 1").fetchall()
+    plan = conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT top_score FROM {TABLE} WHERE ts >= 1"
+    ).fetchall()
     assert "COVERING INDEX" in plan[0][-1]
     conn.close()
 

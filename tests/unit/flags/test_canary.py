@@ -140,6 +140,16 @@ def test_non_critical_failures_can_be_allowed() -> None:
     assert [m.outcome for m in verdict.metrics] == ["fail", "pass"]
 
 
+def test_latency_and_cost_default_to_lower_is_better() -> None:
+    verdict = CanaryJudge().judge(
+        {"latency_s": sample(1.0, 0.05, 60, 1), "cost_usd": sample(0.010, 0.001, 60, 2)},
+        {"latency_s": sample(0.8, 0.05, 60, 3), "cost_usd": sample(0.020, 0.001, 60, 4)},
+    )
+    outcomes = {m.metric: m.outcome for m in verdict.metrics}
+    assert outcomes == {"cost_usd": "fail", "latency_s": "pass"}
+    assert verdict.decision == "rollback"
+
+
 def test_judge_rejects_bad_settings() -> None:
     with pytest.raises(RagopsError, match="alpha"):
         CanaryJudge(alpha=1.5)

@@ -35,7 +35,7 @@ def test_example_flags_file_is_valid_and_rolls_out_20_percent() -> None:
 def test_demo_shows_arms_and_a_significance_report(
     demo: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert demo.main(["--users", "1000", "--show", "3"]) == 0
+    assert demo.main(["--source", "simulate", "--users", "1000", "--show", "3"]) == 0
     out = capsys.readouterr().out
     assert "== new_prompt_v3: rollout 20%" in out
     assert "== use_reranker: rollout 20%" in out
@@ -44,9 +44,28 @@ def test_demo_shows_arms_and_a_significance_report(
     lines = out.splitlines()
     faith = next(line for line in lines if line.startswith("faithfulness"))
     assert faith.endswith("yes")  # the simulated new prompt raises faithfulness
+    # The simulated reranker is 25% slower: the canary judge rolls it back.
+    assert "verdict for use_reranker: rollback" in out
     # Same users, same arms: a second run prints the same thing.
-    assert demo.main(["--users", "1000", "--show", "3"]) == 0
+    assert demo.main(["--source", "simulate", "--users", "1000", "--show", "3"]) == 0
     assert capsys.readouterr().out == out
+
+
+def test_demo_scores_arms_with_the_example_app(
+    demo: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAGAPP_GENERATOR", "offline")
+    monkeypatch.delenv("RAGAPP_INDEX", raising=False)
+    monkeypatch.delenv("RAGAPP_PROMPTS_DIR", raising=False)
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    if demo.app_scorer() is None:
+        pytest.skip("examples/ragapp is not importable yet")
+    assert demo.main(["--source", "app", "--users", "400"]) == 0
+    out = capsys.readouterr().out
+    assert "example app + offline judge" in out
+    for metric in ("faithfulness", "answer_relevancy", "context_precision", "context_recall"):
+        assert sum(line.startswith(metric) for line in out.splitlines()) == 2
+    assert out.count("verdict for ") == 2
 
 
 def test_demo_takes_per_user_metrics_from_csv(

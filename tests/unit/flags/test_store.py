@@ -276,3 +276,18 @@ def test_override_definitions_are_validated() -> None:
     with pytest.raises(RagopsError, match="<override>: flag 'f': 'rollout_pct' 3 is outside"):
         overrides.set("f", {"rollout_pct": 3})
     overrides.restore()
+
+
+def test_any_mapping_is_accepted_and_flag_objects_can_override() -> None:
+    from types import MappingProxyType
+
+    from pytest_ragops.flags.flag import Flag
+
+    flags = FeatureFlags(MappingProxyType({"f": MappingProxyType({"rollout_pct": 0.5})}))
+    assert flags.flags["f"].rollout_pct == 0.5
+    with FlagOverrides() as overrides:
+        # A Flag built under another name is re-keyed, so buckets follow the overridden flag.
+        overrides.set("f", Flag("other", rollout_pct=0.3))
+        assert [flags.is_enabled("f", u) for u in USERS[:300]] == [
+            bucket("f", u) < 0.3 for u in USERS[:300]
+        ]

@@ -6,7 +6,14 @@ from typing import Any
 import pytest
 
 from pytest_ragops.gates import evaluate_gates, parse_gate
-from pytest_ragops.report.markdown import MARKER, MAX_BODY, code, escape, render_markdown
+from pytest_ragops.report.markdown import (
+    MARKER,
+    MAX_BODY,
+    _truncate,
+    code,
+    escape,
+    render_markdown,
+)
 from pytest_ragops.report.model import build_report
 from pytest_ragops.results import Record, ScoreDict
 
@@ -43,9 +50,12 @@ def _check_tables(body: str) -> int:
 
 
 def _no_injection(body: str) -> None:
-    assert "<script" not in body
-    assert "@someone" not in body
-    assert body.count("<details>") == body.count("</details>")
+    """No live HTML or mention outside code spans (whose content GitHub shows literally)."""
+    live = re.sub(r"`[^`\n]*`", "``", body)
+    assert "<script" not in live
+    assert "<b>" not in live
+    assert re.search(r"@[A-Za-z0-9]", live) is None
+    assert live.count("<details>") == live.count("</details>")
 
 
 # -- escape and code -----------------------------------------------------------------------
@@ -243,7 +253,7 @@ def test_worst_five_cases_in_details() -> None:
     body = render_markdown(_report(records))
     start = body.index("<details><summary>5 worst cases</summary>")
     section = body[start : body.index("</details>", start)]
-    rows = [line for line in section.split("\n") if line.startswith("| c")]
+    rows = [line for line in section.split("\n") if re.match(r"\| c\d", line)]
     # Errors first, then missing scores, then the lowest score first.
     assert [_cells(r)[0].strip() for r in rows] == ["c7", "c3", "c1", "c5", "c2"]
     assert "error: boom" in rows[0]
@@ -297,7 +307,7 @@ def test_corpus_footer() -> None:
 def _huge_report(n: int, size: int) -> dict[str, Any]:
     """A report dict like build_report's, with ``n`` records of ``size``-character texts."""
     big = ("lorem @ipsum | <b>dolor</b> " * (size // 28 + 1))[:size]
-    records = [
+    records: list[dict[str, Any]] = [
         {
             "test_id": f"tests/test_{i % 97}.py::test_{i}",
             "case_id": f"case-{i}-{big[:200]}",
@@ -348,10 +358,19 @@ def test_ten_thousand_huge_records_fit_the_comment_limit() -> None:
     body = render_markdown(_huge_report(10_000, 20_000))
     assert len(body) <= MAX_BODY
     assert body.startswith(MARKER)
-    assert body.endswith("… (report truncated)\n")
-    assert "<script" not in body
-    assert "<b>" not in body
-    assert "@ipsum" not in body
+    assert body.endswith("\n\n… (report truncated)\n")
+    _no_injection(body)  # the cut never splits a code span
+    _check_tables(body)  # nor a table row
+
+
+def test_truncation_closes_an_open_details() -> None:
+    rows = [f"| `case {i} @someone <b>` | {'x' * 100} |" for i in range(2000)]
+    body = "\n".join(["<details><summary>many</summary>", "", "| a | b |", "|---|---|", *rows])
+    out = _truncate(body)
+    assert len(out) <= MAX_BODY
+    assert out.endswith("|\n\n</details>\n\n… (report truncated)\n")
+    _no_injection(out)
+    _check_tables(out)
 
 
 def test_large_report_shrinks_text_before_truncating() -> None:

@@ -1,0 +1,53 @@
+"""Print how many samples per second the offline judge scores (all four metrics)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from pytest_ragops.judge import OfflineJudge, Sample, offline
+from pytest_ragops.judge.text import split_sentences
+
+
+def main() -> None:
+    corpus = Path(sys.argv[1] if len(sys.argv) > 1 else "examples/corpus")
+    paragraphs = [
+        p.strip()
+        for f in sorted(corpus.glob("*.md"))
+        for p in f.read_text(encoding="utf-8").split("\n\n")
+        if len(p.split()) > 30
+    ]
+    samples = []
+    for i, para in enumerate(paragraphs):
+        sentences = split_sentences(para)
+        contexts = tuple(paragraphs[(i + k) % len(paragraphs)] for k in range(5))
+        samples.append(
+            Sample(
+                question=sentences[0],
+                answer=" ".join(sentences[:3]) + " Oracle RMAN writes 37 tapes nightly.",
+                contexts=contexts,
+                reference=" ".join(sentences[1:3]) or sentences[0],
+                reference_contexts=(para,),
+            )
+        )
+    words = sum(len(" ".join(s.contexts).split()) for s in samples) / len(samples)
+    judge = OfflineJudge()
+    print(f"{len(samples)} samples, ~{words:.0f} context words each, 4 metrics")
+    for label, cold in (("cold (analysis cache cleared per sample)", True), ("warm", False)):
+        rounds = 0
+        start = time.process_time()
+        while time.process_time() - start < 3.0:
+            for s in samples:
+                if cold:
+                    offline._context.cache_clear()
+                    offline._claims.cache_clear()
+                judge.score(s)
+            rounds += 1
+        elapsed = time.process_time() - start
+        n = rounds * len(samples)
+        print(f"{label}: {n / elapsed:,.0f} samples/s ({elapsed / n * 1e6:,.0f} us/sample)")
+
+
+if __name__ == "__main__":
+    main()
