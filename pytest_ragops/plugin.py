@@ -17,7 +17,7 @@ import pytest
 from pytest_ragops.errors import RagopsError
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterator
 
     from pytest_ragops.gates import GateResult
     from pytest_ragops.results import Record
@@ -134,6 +134,20 @@ def ragops(request: pytest.FixtureRequest) -> Ragops:
     if not isinstance(plugin, RagopsPlugin):
         pytest.skip(_SKIP_REASON)
     return plugin.fixture_for(request.node.nodeid)
+
+
+@pytest.fixture
+def ragops_flags() -> Iterator[Any]:
+    """Override feature flags inside one test: ``ragops_flags.set("new_prompt_v3", True)``.
+
+    Overrides reach every flag store and the module-level ``is_enabled`` and are undone
+    when the test ends. Defined here with a lazy import so that merely installing the
+    plugin does not load the flag store.
+    """
+    from pytest_ragops.flags.pytest_plugin import flag_overrides
+
+    with flag_overrides() as overrides:
+        yield overrides
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:

@@ -8,7 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PRICES_PER_MTOK", "cost_from_usage"]
+__all__ = ["PRICES_PER_MTOK", "cost_from_usage", "usage_dict"]
+
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
+def usage_dict(usage: object) -> dict[str, Any] | None:
+    """Usage as a plain dict: accepts a mapping or an SDK object such as anthropic's ``Usage``."""
+    if usage is None:
+        return None
+    if isinstance(usage, dict):
+        return dict(usage)
+    found = {f: getattr(usage, f) for f in _USAGE_FIELDS if getattr(usage, f, None) is not None}
+    if not found:
+        raise TypeError(f"usage must be a mapping or have input_tokens, got {type(usage).__name__}")
+    return found
+
 
 #: USD per million (input, output) tokens, matched by longest model-name prefix.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {

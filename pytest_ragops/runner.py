@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.base import Judge, Sample
-from pytest_ragops.pricing import cost_from_usage
+from pytest_ragops.pricing import cost_from_usage, usage_dict
 from pytest_ragops.results import EvalResult, Record, ScoreDict
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Ragops:
         case_id: str | None = None,
         variant: str | None = None,
         cost_usd: float | None = None,
-        usage: dict[str, Any] | None = None,
+        usage: object = None,
         model: str | None = None,
         latency_s: float | None = None,
         *,
@@ -97,7 +97,7 @@ class Ragops:
         case_id: str | None,
         variant: str | None,
         cost_usd: float | None,
-        usage: dict[str, Any] | None,
+        usage: object,
         model: str | None,
         latency_s: float | None,
     ) -> Record:
@@ -110,8 +110,12 @@ class Ragops:
         contexts = list(contexts)  # read an iterator once, not once per check
         if not all(isinstance(c, str) for c in contexts):
             raise RagopsError("contexts must be a list of strings", field="contexts")
+        try:
+            usage_data = usage_dict(usage)
+        except TypeError as exc:
+            raise RagopsError(str(exc), field="usage") from None
         if cost_usd is None:
-            cost_usd = cost_from_usage(model, usage)
+            cost_usd = cost_from_usage(model, usage_data)
         sample = Sample(question, answer, tuple(contexts), reference, tuple(reference_contexts))
         return Record(
             test_id=self.test_id,
@@ -123,7 +127,7 @@ class Ragops:
             variant=variant,
             scores=self._score(sample),
             cost_usd=None if cost_usd is None else float(cost_usd),
-            usage=dict(usage) if usage is not None else None,
+            usage=usage_data,
             model=model,
             latency_s=latency_s,
         )
@@ -143,6 +147,10 @@ class Ragops:
 
         :raises PipelineFailed: after recording everything, when any call raised.
         """
+        if variants is not None and not variants:
+            raise RagopsError(
+                "variants is empty; pass None to run without variants", field="variants"
+            )
         jobs: list[tuple[Case, str | None]] = [
             (c, v) for c in cases for v in (variants if variants else [None])
         ]

@@ -143,7 +143,10 @@ def settings_from_config(config: pytest.Config) -> Settings:
     corpus = table.get("corpus")
     if corpus is not None and not isinstance(corpus, str):
         raise RagopsUsageError(f"must be a path string, got {corpus!r}", path=src, field="corpus")
-    eval_on = bool(opt.ragops_eval) or bool(table.get("eval", False))
+    eval_value = table.get("eval", False)
+    if not isinstance(eval_value, bool):
+        raise RagopsUsageError(f"must be true or false, got {eval_value!r}", path=src, field="eval")
+    eval_on = bool(opt.ragops_eval) or eval_value
     report = pick("report", ".ragops/report.json")
     markdown = pick("markdown", ".ragops/report.md")
     assert report is not None

@@ -14,6 +14,7 @@ Importing this module costs only the flag store (no YAML parser, no scipy).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -24,7 +25,19 @@ from pytest_ragops.flags.store import clear_flags_cache
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["ragops_flags"]
+__all__ = ["flag_overrides", "ragops_flags"]
+
+
+@contextmanager
+def flag_overrides() -> Iterator[FlagOverrides]:
+    """Context manager behind the fixture: overrides undone and caches cleared on exit."""
+    overrides = FlagOverrides()
+    clear_flags_cache()
+    try:
+        yield overrides
+    finally:
+        overrides.restore()
+        clear_flags_cache()
 
 
 @pytest.fixture
@@ -34,10 +47,5 @@ def ragops_flags() -> Iterator[FlagOverrides]:
     Cached flag files are forgotten before and after the test, so a ``$RAGOPS_FLAGS`` set
     with ``monkeypatch`` applies at once and does not leak into the next test.
     """
-    overrides = FlagOverrides()
-    clear_flags_cache()
-    try:
+    with flag_overrides() as overrides:
         yield overrides
-    finally:
-        overrides.restore()
-        clear_flags_cache()

@@ -78,9 +78,14 @@ def _delta(value: float | None) -> str:
     return f"{arrow} {value:+.3f}"
 
 
+#: Rows shown in the gate and variant tables; the rest are counted, failed gates first.
+MAX_TABLE_ROWS = 40
+
+
 def _gate_table(gates: list[dict[str, Any]]) -> list[str]:
     lines = ["| | gate | scope | value | bound | note |", "|---|---|---|---|---|---|"]
-    for g in gates:
+    ordered = sorted(gates, key=lambda g: g["passed"])  # stable: failed gates first
+    for g in ordered[:MAX_TABLE_ROWS]:
         mark = "✅" if g["passed"] else "❌"
         op = "≥" if g["op"] == ">=" else "≤"
         scope = "suite" if g["scope"] == "suite" else code(g["scope"])
@@ -88,6 +93,10 @@ def _gate_table(gates: list[dict[str, Any]]) -> list[str]:
             f"| {mark} | `{g['aggregate']}` | {scope} | {_num(g['value'], 4)} | "
             f"{op} {g['bound']:g} | {escape(g.get('reason') or '')} |"
         )
+    if len(ordered) > MAX_TABLE_ROWS:
+        rest = ordered[MAX_TABLE_ROWS:]
+        failed = sum(not g["passed"] for g in rest)
+        lines.append(f"| … | {len(rest)} more gates ({failed} failed) | | | | |")
     return lines
 
 
@@ -137,11 +146,13 @@ def _variant_rows(report: dict[str, Any]) -> list[str]:
         "| variant | " + " | ".join(cols) + " | cost/query (USD) |",
         "|---|" + "---|" * (len(cols) + 1),
     ]
-    for name, v in variants.items():
+    for name, v in list(variants.items())[:MAX_TABLE_ROWS]:
         vals = " | ".join(_num(v["metrics"].get(f"{m}_mean")) for m in cols)
         lines.append(
             f"| {escape(name, 60)} | {vals} | {_num(v['metrics'].get('cost_per_query_usd'), 5)} |"
         )
+    if len(variants) > MAX_TABLE_ROWS:
+        lines.append(f"| … {len(variants) - MAX_TABLE_ROWS} more variants | |" + " |" * len(cols))
     return lines
 
 

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+
+import pytest
 
 from pytest_ragops.flags import flag as flag_module
-
-if TYPE_CHECKING:
-    import pytest
 
 INNER = """
 import pytest
@@ -39,14 +37,19 @@ def test_e_bad_override_is_an_error(ragops_flags):
 """
 
 
+@pytest.mark.parametrize(
+    "load",
+    [["-p", "pytest_ragops.flags.pytest_plugin"], []],
+    ids=["explicit-plugin", "via-ragops-entry-point"],
+)
 def test_fixture_overrides_inside_one_test_and_restores(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, load: list[str]
 ) -> None:
     flags_file = pytester.path / "flags.yaml"
     flags_file.write_text("new_prompt_v3: {enabled: false}\n", encoding="utf-8")
     monkeypatch.setenv("RAGOPS_FLAGS", str(flags_file))
     pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest("-p", "pytest_ragops.flags.pytest_plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest(*load, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: fails on purpose"])
     assert not flag_module._OVERRIDES

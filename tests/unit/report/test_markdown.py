@@ -358,8 +358,9 @@ def test_ten_thousand_huge_records_fit_the_comment_limit() -> None:
     body = render_markdown(_huge_report(10_000, 20_000))
     assert len(body) <= MAX_BODY
     assert body.startswith(MARKER)
-    assert body.endswith("\n\n… (report truncated)\n")
-    _no_injection(body)  # the cut never splits a code span
+    # Table caps keep even this report under the limit without the last-resort cut.
+    assert "(report truncated)" not in body
+    _no_injection(body)
     _check_tables(body)  # nor a table row
 
 
@@ -383,3 +384,27 @@ def test_large_report_shrinks_text_before_truncating() -> None:
     assert "report truncated" not in body
     assert body.count("<details>") == body.count("</details>") == 2
     _check_tables(body)
+
+
+def test_long_gate_and_variant_tables_are_capped_failed_first() -> None:
+    from pytest_ragops.report.markdown import MAX_TABLE_ROWS, render_markdown
+
+    gates = [
+        {"key": "faithfulness", "aggregate": "faithfulness_mean", "op": ">=", "bound": 0.5,
+         "scope": f"t.py::test_{i}", "value": 0.9, "passed": i != 77, "reason": None}
+        for i in range(200)
+    ]  # fmt: skip
+    variants = {
+        f"v{i:03d}": {"metrics": {"faithfulness_mean": 0.5}, "intervals": {}, "missing": {}}
+        for i in range(100)
+    }
+    report = {"summary": {"records": 0, "gates_failed": 1}, "gates": gates, "variants": variants,
+              "metrics": {"faithfulness_mean": 0.5}, "judges": []}  # fmt: skip
+    body = render_markdown(report)
+    gate_rows = [line for line in body.splitlines() if line.startswith(("| ✅", "| ❌"))]
+    assert len(gate_rows) == MAX_TABLE_ROWS
+    assert gate_rows[0].startswith("| ❌")  # the one failed gate is never cut
+    assert f"| … | {200 - MAX_TABLE_ROWS} more gates (0 failed) |" in body
+    assert f"… {100 - MAX_TABLE_ROWS} more variants" in body
+    assert "v039" in body
+    assert "v040" not in body
