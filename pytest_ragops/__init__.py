@@ -12,17 +12,45 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_ragops.cases import Case, load_cases
     from pytest_ragops.errors import RagopsError, RagopsUsageError, RagopsWarning
+    from pytest_ragops.drift import (
+        RetrievalLog,
+        check_retrieval_drift,
+        identify_drift_topics,
+        log_retrieval_score,
+    )
+    from pytest_ragops.flags import (
+        CanaryJudge,
+        CanaryRouter,
+        FeatureFlags,
+        IndexSwapper,
+        bucket,
+        is_enabled,
+    )
+    from pytest_ragops.prompts import Prompt, load_prompt, load_prompts
     from pytest_ragops.results import EvalResult, Record
 
 __all__ = [
+    "CanaryJudge",
+    "CanaryRouter",
     "Case",
     "EvalResult",
+    "FeatureFlags",
+    "IndexSwapper",
+    "Prompt",
     "RagopsError",
     "RagopsUsageError",
     "RagopsWarning",
     "Record",
+    "RetrievalLog",
     "__version__",
+    "bucket",
+    "check_retrieval_drift",
+    "identify_drift_topics",
+    "is_enabled",
     "load_cases",
+    "load_prompt",
+    "load_prompts",
+    "log_retrieval_score",
 ]
 
 _LAZY = {
@@ -33,6 +61,19 @@ _LAZY = {
     "RagopsWarning": "pytest_ragops.errors",
     "EvalResult": "pytest_ragops.results",
     "Record": "pytest_ragops.results",
+    "Prompt": "pytest_ragops.prompts",
+    "load_prompt": "pytest_ragops.prompts",
+    "load_prompts": "pytest_ragops.prompts",
+    "RetrievalLog": "pytest_ragops.drift",
+    "check_retrieval_drift": "pytest_ragops.drift",
+    "identify_drift_topics": "pytest_ragops.drift",
+    "log_retrieval_score": "pytest_ragops.drift",
+    "CanaryJudge": "pytest_ragops.flags",
+    "CanaryRouter": "pytest_ragops.flags",
+    "FeatureFlags": "pytest_ragops.flags",
+    "IndexSwapper": "pytest_ragops.flags",
+    "bucket": "pytest_ragops.flags",
+    "is_enabled": "pytest_ragops.flags",
 }
 
 

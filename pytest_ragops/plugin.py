@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from pytest_ragops.runner import Ragops
     from pytest_ragops.settings import Settings
 
+#: The drift fixture module imports only the standard library; it registers its ini
+#: option early this way. The flags fixture is defined below with a lazy import instead.
+pytest_plugins = ["pytest_ragops.drift.pytest_plugin"]
+
 _PLUGIN_NAME = "ragops-session"
 _SKIP_REASON = "ragops eval test: run with --ragops-eval"
 _WORKER_KEY = "ragops_records"
