@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_ragops.cases import Case, load_cases
-    from pytest_ragops.errors import RagopsError, RagopsUsageError, RagopsWarning
     from pytest_ragops.drift import (
         RetrievalLog,
         check_retrieval_drift,
         identify_drift_topics,
         log_retrieval_score,
     )
+    from pytest_ragops.errors import RagopsError, RagopsUsageError, RagopsWarning
     from pytest_ragops.flags import (
         CanaryJudge,
         CanaryRouter,

@@ -162,4 +162,3 @@ def settings_from_config(config: pytest.Config) -> Settings:
         corpus=corpus,
         root=base,
     )
-

@@ -24,7 +24,9 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, str, dict[str, object]]:
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_examples_pass_their_gates_and_fail_a_higher_one(tmp_path: Path, workers: list[str]) -> None:
+def test_examples_pass_their_gates_and_fail_a_higher_one(
+    tmp_path: Path, workers: list[str]
+) -> None:
     code, out, report = _run(tmp_path, *workers)
     assert code == 0, out
     summary = report["summary"]

@@ -99,15 +99,15 @@ def test_met_threshold_exits_0_and_writes_reports(project: pytest.Pytester) -> N
         "passed": True,
     }
     assert {r["case_id"] for r in report["records"]} == {"capital", "river"}
-    assert all(s["judge"].startswith("offline:") for r in report["records"] for s in r["scores"].values())
+    assert all(
+        s["judge"].startswith("offline:") for r in report["records"] for s in r["scores"].values()
+    )
     md = (project.path / ".ragops" / "report.md").read_text()
     assert "✅ ragops: all 1 gates passed" in md
 
 
 def test_threshold_above_score_exits_1_with_gates_section(project: pytest.Pytester) -> None:
-    result = project.runpytest(
-        "--ragops-eval", "--ragops-threshold", "cost_per_query_usd=0.001"
-    )
+    result = project.runpytest("--ragops-eval", "--ragops-threshold", "cost_per_query_usd=0.001")
     assert result.ret == 1
     result.assert_outcomes(passed=2)  # every test passed; the suite gate failed the run
     result.stdout.fnmatch_lines(
@@ -127,7 +127,9 @@ def test_gate_on_missing_score_fails(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("--ragops-eval", "--ragops-threshold", "context_recall=0.1")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["FAILED context_recall_mean*1 of 1 records have no context_recall score*"])
+    result.stdout.fnmatch_lines(
+        ["FAILED context_recall_mean*1 of 1 records have no context_recall score*"]
+    )
 
 
 def test_gate_with_no_records_fails(pytester: pytest.Pytester) -> None:
@@ -180,7 +182,8 @@ def test_per_test_marker_gate_fails_that_test(pytester: pytest.Pytester) -> None
     [
         (
             ["--ragops-threshold", "faithfullness=0.8"],
-            "ERROR: ragops: --ragops-threshold: faithfullness: unknown gate metric 'faithfullness'*",
+            "ERROR: ragops: --ragops-threshold: faithfullness: "
+            "unknown gate metric 'faithfullness'*",
         ),
         (
             ["--ragops-threshold", "faithfulness"],
@@ -188,12 +191,14 @@ def test_per_test_marker_gate_fails_that_test(pytester: pytest.Pytester) -> None
         ),
         (
             ["--ragops-threshold", "faithfulness=1.5"],
-            "ERROR: ragops: --ragops-threshold: faithfulness: bound must be in [[]0, 1[]], got '1.5'",
+            "ERROR: ragops: --ragops-threshold: faithfulness: "
+            "bound must be in [[]0, 1[]], got '1.5'",
         ),
         (["--ragops-judge", "gpt"], "ERROR: ragops: --ragops-judge: judge: unknown judge 'gpt'*"),
         (
             ["--ragops-concurrency", "0"],
-            "ERROR: ragops: --ragops-concurrency: concurrency: must be a whole number >= 1, got '0'",
+            "ERROR: ragops: --ragops-concurrency: concurrency: "
+            "must be a whole number >= 1, got '0'",
         ),
         (["--ragops-baseline", "missing.json"], "ERROR: ragops: *missing.json: report not found"),
     ],
@@ -211,7 +216,9 @@ def test_unknown_metric_in_pyproject_is_usage_error(project: pytest.Pytester) ->
     project.makepyprojecttoml("[tool.ragops.thresholds]\nfaithfulnes = 0.8\n")
     result = project.runpytest("--ragops-eval")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: ragops: *pyproject.toml: thresholds: faithfulnes: unknown gate metric*"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: ragops: *pyproject.toml: thresholds: faithfulnes: unknown gate metric*"]
+    )
 
 
 def test_unknown_metric_in_marker_stops_before_any_test(pytester: pytest.Pytester) -> None:
@@ -230,7 +237,9 @@ def test_unknown_metric_in_marker_stops_before_any_test(pytester: pytest.Pyteste
     )
     result = pytester.runpytest("--ragops-eval")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: ragops: *test_gated: ragops_threshold: relevance: unknown gate metric*"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: ragops: *test_gated: ragops_threshold: relevance: unknown gate metric*"]
+    )
     result.stdout.fnmatch_lines(["*no tests ran*"])
     assert "AssertionError" not in result.stdout.str()
 
@@ -276,14 +285,17 @@ def test_pipeline_errors_are_recorded_and_fail_the_test(pytester: pytest.Pyteste
         def pipe(case):
             if case.id == "river":
                 raise TimeoutError("upstream timed out")
-            return {"answer": "Paris is the capital of France.", "contexts": ["Paris is the capital of France."]}
+            doc = "Paris is the capital of France."
+            return {"answer": doc, "contexts": [doc]}
         def test_x(ragops):
             ragops.evaluate(pipe, load_cases("cases.yaml"))
         """
     )
     result = pytester.runpytest("--ragops-eval")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*1 of 2 pipeline calls failed; first: case 'river': TimeoutError: upstream timed out*"])
+    result.stdout.fnmatch_lines(
+        ["*1 of 2 pipeline calls failed; first: case 'river': TimeoutError: upstream timed out*"]
+    )
     report = json.loads((pytester.path / ".ragops" / "report.json").read_text())
     assert [r["error"] for r in report["records"]] == [None, "TimeoutError: upstream timed out"]
 
@@ -332,7 +344,9 @@ def test_baseline_adds_deltas_and_regressions(project: pytest.Pytester) -> None:
 
 
 def test_collect_only_writes_no_report(project: pytest.Pytester) -> None:
-    result = project.runpytest("--ragops-eval", "--collect-only", "--ragops-threshold", "faithfulness=0.5")
+    result = project.runpytest(
+        "--ragops-eval", "--collect-only", "--ragops-threshold", "faithfulness=0.5"
+    )
     assert result.ret == 0
     assert not (project.path / ".ragops").exists()
 
@@ -343,7 +357,8 @@ def test_variants_and_async_pipeline(pytester: pytest.Pytester) -> None:
         """
         import asyncio
         from pytest_ragops import load_cases
-        DOC = {"capital": "Paris is the capital of France.", "river": "The Seine flows through Paris."}
+        DOC = {"capital": "Paris is the capital of France.",
+               "river": "The Seine flows through Paris."}
         async def pipe(case, variant):
             await asyncio.sleep(0.01)
             answer = DOC[case.id] if variant == "good" else "Mars has 40 volcanoes."
@@ -352,12 +367,15 @@ def test_variants_and_async_pipeline(pytester: pytest.Pytester) -> None:
             result = ragops.evaluate(pipe, load_cases("cases.yaml"), variants=["good", "bad"])
             assert [r.variant for r in result.records] == ["good", "bad", "good", "bad"]
             assert result.best_variant("faithfulness_mean") == "good"
-            assert result.variants["good"]["faithfulness_mean"] > result.variants["bad"]["faithfulness_mean"]
+            good, bad = result.variants["good"], result.variants["bad"]
+            assert good["faithfulness_mean"] > bad["faithfulness_mean"]
         """
     )
     result = pytester.runpytest("--ragops-eval")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["variant bad: faithfulness=0.000*", "variant good: faithfulness=1.000*"])
+    result.stdout.fnmatch_lines(
+        ["variant bad: faithfulness=0.000*", "variant good: faithfulness=1.000*"]
+    )
 
 
 XDIST_TESTS = """\
@@ -372,10 +390,18 @@ def test_case(ragops, i):
 
 
 @pytest.mark.parametrize(("bound", "code"), [("0.4", 0), ("0.6", 1)])
-def test_xdist_gates_once_over_all_workers(pytester: pytest.Pytester, bound: str, code: int) -> None:
+def test_xdist_gates_once_over_all_workers(
+    pytester: pytest.Pytester, bound: str, code: int
+) -> None:
     pytester.makepyfile(test_x=XDIST_TESTS)
     result = pytester.runpytest_subprocess(
-        "--ragops-eval", "-n", "2", "--ragops-threshold", f"faithfulness={bound}", "-p", "no:cacheprovider"
+        "--ragops-eval",
+        "-n",
+        "2",
+        "--ragops-threshold",
+        f"faithfulness={bound}",
+        "-p",
+        "no:cacheprovider",
     )
     assert result.ret == code
     report = json.loads((pytester.path / ".ragops" / "report.json").read_text())
