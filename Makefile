@@ -26,8 +26,8 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -p no:cacheprovider -n 2
 	$(BIN)/pytest examples -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n 2
 
 bench: install
 	$(BIN)/python benchmarks/idle_overhead.py

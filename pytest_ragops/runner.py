@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.base import Judge, Sample
@@ -26,6 +26,21 @@ if TYPE_CHECKING:
 __all__ = ["PipelineFailed", "Ragops"]
 
 Pipeline = Callable[..., Any]
+_T = TypeVar("_T")
+
+
+def _run_coroutine_sync(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """``asyncio.run`` that also works when called from inside a running event loop.
+
+    An async test (pytest-asyncio, anyio) already runs a loop in this thread, where
+    ``asyncio.run`` refuses to start; the pipeline then gets a loop of its own in a thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 class PipelineFailed(AssertionError):
@@ -155,7 +170,9 @@ class Ragops:
             (c, v) for c in cases for v in (variants if variants else [None])
         ]
         if _is_async(pipeline):
-            records = asyncio.run(self._run_async(pipeline, jobs, variants is not None))
+            records = _run_coroutine_sync(
+                lambda: self._run_async(pipeline, jobs, variants is not None)
+            )
         else:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, max(1, len(jobs)))) as pool:
                 records = list(

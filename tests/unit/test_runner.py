@@ -477,3 +477,26 @@ def test_records_append_to_the_shared_sink() -> None:
     ragops.evaluate(lambda case: _answer(case), _cases(2))
     assert [r.case_id for r in sink] == ["manual", "c0", "c1"]
     assert ragops.records is sink
+
+
+def test_async_pipeline_inside_a_running_event_loop() -> None:
+    """An async test already runs a loop; evaluate() must still run the async pipeline."""
+    import asyncio
+
+    from pytest_ragops.cases import Case
+    from pytest_ragops.judge.offline import OfflineJudge
+    from pytest_ragops.runner import Ragops
+
+    async def pipe(case: Case) -> dict[str, object]:
+        await asyncio.sleep(0)
+        return {"answer": "Paris is the capital.", "contexts": ["Paris is the capital."]}
+
+    sink: list[Record] = []
+
+    async def inside_loop() -> list[str | None]:
+        ragops = Ragops("t::x", OfflineJudge(), 2, sink)
+        result = ragops.evaluate(pipe, [Case(id="a", question="Capital?")])
+        return [r.case_id for r in result.records]
+
+    assert asyncio.run(inside_loop()) == ["a"]
+    assert len(sink) == 1
