@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint unit bench clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/idle_overhead.py
 	$(BIN)/python benchmarks/drift_scale.py
 	$(BIN)/python benchmarks/flags.py
+	$(BIN)/python benchmarks/offline_judge.py
 
 clean:
 	rm -rf $(VENV) .ragops examples/.ragops build *.egg-info
