@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from pytest_ragops.drift.schema import DriftCheck, DriftTopic
+    from pytest_ragops.drift.schema import DriftCheck, DriftTopic, LogRow
     from pytest_ragops.drift.store import LogStore
     from pytest_ragops.drift.topics import Embedder
 
@@ -47,6 +47,28 @@ def _positive(value: float, field: str) -> float:
     if math.isinf(value):
         raise RagopsError("must be finite", field=field)
     return float(value)
+
+
+def _text_problem(text: str) -> str | None:
+    # PostgreSQL refuses NUL where SQLite keeps it; a lone surrogate is not UTF-8 and made
+    # either driver raise a raw UnicodeEncodeError. Reject both the same way everywhere.
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode (lone surrogate)"
+    return None
+
+
+def _storable(rows: Sequence[LogRow], *, batch: bool) -> None:
+    for index, row in enumerate(rows):
+        for field, text in (("query", row.query), ("session_id", row.session_id)):
+            problem = _text_problem(text)
+            if problem is not None:
+                where = f"row {index}: {field}" if batch else field
+                raise RagopsError(f"{field} {problem}", field=where)
 
 
 class Periods:
@@ -122,6 +144,7 @@ class RetrievalLog:
         """Record one query's best retrieval score (``ts`` defaults to now; naive = UTC)."""
         try:
             row = validate_row(query, top_score, session_id, ts, score_range=self.score_range)
+            _storable([row], batch=False)
         except RagopsError as exc:
             raise self._wrap(exc) from None
         self._store.insert([row])
@@ -134,6 +157,7 @@ class RetrievalLog:
         """
         try:
             valid = validate_rows(rows, score_range=self.score_range)
+            _storable(valid, batch=True)
         except RagopsError as exc:
             raise self._wrap(exc) from None
         self._store.insert(valid)

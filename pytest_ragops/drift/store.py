@@ -6,7 +6,8 @@ reads scores for a time range from the index alone (1M rows in well under a seco
 
 SQLite runs in WAL mode with a busy timeout so several processes can log at once without
 losing rows; each process (and thread) opens its own connection, because SQLite
-connections must not cross a ``fork``.
+connections must not cross a ``fork``. Server databases (PostgreSQL) ping pooled
+connections before use, so a server restart or failover does not cost the next log call.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +37,8 @@ __all__ = ["TABLE", "LogStore", "SqlAlchemyStore", "SqliteStore", "open_store"]
 #: Name of the table both backends use.
 TABLE = "ragops_retrieval_log"
 _BUSY_TIMEOUT_S = 60.0
+# Key of the PostgreSQL advisory lock that serialises schema creation (stable across processes).
+_SCHEMA_LOCK_KEY = zlib.crc32(TABLE.encode())
 
 
 class LogStore(Protocol):
@@ -262,7 +266,10 @@ class SqlAlchemyStore:
 
         self.location = url
         try:
-            self._engine = sa.create_engine(url)
+            # SQLite files have no server to restart; elsewhere a stale pooled connection
+            # (server restart, failover, idle kill) would fail the next call, losing its row.
+            server = sa.engine.make_url(url).get_backend_name() != "sqlite"
+            self._engine = sa.create_engine(url, pool_pre_ping=server)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
             raise RagopsError(f"cannot use this database URL: {exc}", path=url) from exc
         if self._engine.dialect.name == "sqlite":
@@ -280,9 +287,16 @@ class SqlAlchemyStore:
             sa.Index(f"ix_{TABLE}_ts_score", "ts", "top_score"),
         )
         try:
-            meta.create_all(self._engine, checkfirst=True)
+            with self._engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Processes opening a new database at once would otherwise race to
+                    # CREATE TABLE and all but one fail (duplicate key in pg_type/pg_class).
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
+                meta.create_all(conn, checkfirst=True)
         except sa.exc.SQLAlchemyError as exc:
-            raise RagopsError(f"cannot open the drift database: {exc}", path=url) from exc
+            raise RagopsError(
+                f"cannot open the drift database: {_db_error(exc)}", path=url
+            ) from exc
 
     def _conn_engine(self) -> Any:
         if os.getpid() != self._pid:  # forked: never reuse the parent's pooled connections
@@ -301,7 +315,8 @@ class SqlAlchemyStore:
             with engine.connect() as conn:
                 return conn.execute(statement, params).all()
         except sa.exc.SQLAlchemyError as exc:
-            raise RagopsError(f"drift database error: {exc}", path=self.location) from exc
+            message = f"drift database error: {_db_error(exc)}"
+            raise RagopsError(message, path=self.location) from exc
 
     def insert(self, rows: Sequence[LogRow]) -> None:
         if rows:
@@ -386,6 +401,13 @@ class SqlAlchemyStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _db_error(exc: Exception) -> str:
+    """The driver's own message on one line: SQLAlchemy's adds the SQL and every parameter."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else str(exc).split("\n(Background", 1)[0]
+    return " ".join(text.split())
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,238 @@
+"""A throwaway PostgreSQL server, so the drift store's SQLAlchemy path is proven on the real thing.
+
+The server binaries are a test requirement, not an option: a missing server fails the tests
+with a message saying what to install (CI installs the ``postgresql`` package), because a
+silent skip would let the PostgreSQL path rot unnoticed.
+
+PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` OS user
+(``runuser``) from a directory under the system temp dir that user may enter (pytest's own
+``tmp_path`` base is private to root). The server listens on 127.0.0.1 only, on a free port,
+with trust auth and ``fsync=off`` (throwaway data), and its time zone is deliberately far
+from UTC so any code leaning on server-local time would show up.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+PG_USER = "postgres"
+SERVER_TIMEZONE = "Pacific/Chatham"  # UTC+12:45/+13:45: nobody's default
+_WAIT_S = 60  # every pg_ctl wait is bounded by this
+_INSTALL_HINT = (
+    "install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; CI's .ci/run "
+    "does) or point RAGOPS_PG_BIN at the directory holding initdb and pg_ctl"
+)
+
+
+def _bin_dir() -> Path:
+    """Where initdb and pg_ctl live: $RAGOPS_PG_BIN, PATH, or Debian's versioned directory."""
+    candidates: list[str] = []
+    if os.environ.get("RAGOPS_PG_BIN"):
+        candidates.append(os.environ["RAGOPS_PG_BIN"])
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(str(Path(on_path).resolve().parent))
+    debian = glob.glob("/usr/lib/postgresql/*/bin")
+    # Newest major version first: /usr/lib/postgresql/<major>/bin.
+    candidates += sorted(debian, key=lambda p: (len(Path(p).parent.name), p), reverse=True)
+    for directory in candidates:
+        if all(os.access(Path(directory) / tool, os.X_OK) for tool in ("initdb", "pg_ctl")):
+            return Path(directory)
+    pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl) not found: {_INSTALL_HINT}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class PostgresServer:
+    """One running throwaway server; :meth:`new_database` hands out isolated databases."""
+
+    def __init__(self, bin_dir: Path, root: Path, as_user: list[str]) -> None:
+        self.bin_dir = bin_dir
+        self.root = root
+        self.data = root / "data"
+        self.logfile = root / "server.log"
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._as_user = as_user
+        self._names = itertools.count()
+
+    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        # Output goes to a file, never a pipe: a server inheriting a pipe would hang the read.
+        with open(self.root / "tools.log", "a") as out:
+            return subprocess.run(
+                [*self._as_user, str(self.bin_dir / tool), *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=_WAIT_S + 30,
+                check=False,
+            )
+
+    def _log_tail(self) -> str:
+        texts = []
+        for path in (self.root / "tools.log", self.logfile):
+            if path.exists():
+                texts.append(path.read_text(errors="replace")[-2000:])
+        return "\n".join(texts)
+
+    def init(self) -> None:
+        done = self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            PG_USER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
+        if done.returncode != 0:
+            pytest.fail(f"initdb failed:\n{self._log_tail()}")
+
+    def start(self) -> None:
+        for _attempt in range(3):  # a port found free can be taken before the server binds it
+            self.port = _free_port()
+            options = " ".join(
+                f"-c {shlex.quote(setting)}"
+                for setting in (
+                    "listen_addresses=127.0.0.1",
+                    f"port={self.port}",
+                    f"unix_socket_directories={self.root}",
+                    "fsync=off",
+                    "synchronous_commit=off",
+                    "full_page_writes=off",
+                    f"TimeZone={SERVER_TIMEZONE}",
+                )
+            )
+            done = self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.logfile),
+                "-w",
+                "-t",
+                str(_WAIT_S),
+                "-o",
+                options,
+                "start",
+            )
+            if done.returncode == 0:
+                return
+            self.stop()  # a half-started server must not outlive the attempt
+        pytest.fail(f"PostgreSQL did not start:\n{self._log_tail()}")
+
+    def stop(self) -> None:
+        """Stop fast; fall back to immediate so a teardown never leaves a server behind."""
+        if not (self.data / "postmaster.pid").exists():
+            return
+        stopped = self._run(
+            "pg_ctl", "-D", str(self.data), "-w", "-t", str(_WAIT_S), "-m", "fast", "stop"
+        )
+        if stopped.returncode != 0 and (self.data / "postmaster.pid").exists():
+            self._run(
+                "pg_ctl", "-D", str(self.data), "-w", "-t", str(_WAIT_S), "-m", "immediate", "stop"
+            )
+
+    def restart(self) -> None:
+        """Restart on the same port: every open connection is dropped."""
+        done = self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.logfile),
+            "-w",
+            "-t",
+            str(_WAIT_S),
+            "-m",
+            "fast",
+            "restart",
+        )
+        if done.returncode != 0:
+            pytest.fail(f"PostgreSQL did not restart:\n{self._log_tail()}")
+
+    def admin_dsn(self, dbname: str = "postgres") -> str:
+        return f"host={self.host} port={self.port} user={PG_USER} dbname={dbname}"
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg://{PG_USER}@{self.host}:{self.port}/{dbname}"
+
+    def new_database(self, name: str | None = None) -> str:
+        """Create an empty database and return its SQLAlchemy URL."""
+        import psycopg
+
+        dbname = name or f"t{next(self._names)}"
+        with psycopg.connect(self.admin_dsn(), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        return self.url(dbname)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A running throwaway PostgreSQL for the whole session, stopped and removed after it."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail('the PostgreSQL driver is missing: pip install "psycopg[binary]>=3.2"')
+    bin_dir = _bin_dir()
+    as_user: list[str] = []
+    owner: pwd.struct_passwd | None = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam(PG_USER)
+        except KeyError:
+            pytest.fail(
+                f"running as root, and PostgreSQL refuses root, but there is no {PG_USER!r} "
+                f"OS user to run it as: {_INSTALL_HINT}"
+            )
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            pytest.fail("running as root needs runuser (util-linux) to start PostgreSQL")
+        as_user = [runuser, "-u", PG_USER, "--"]
+    root = Path(tempfile.mkdtemp(prefix="ragops-pg-"))
+    if owner is not None:
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+    server = PostgresServer(bin_dir, root, as_user)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """SQLAlchemy URL of the session's ``ragops`` database on the throwaway server."""
+    return postgres_server.new_database("ragops")
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: PostgresServer) -> str:
+    """SQLAlchemy URL of a new, empty database: ids start at 1 and no test sees another's rows."""
+    return postgres_server.new_database()
