@@ -86,7 +86,8 @@ def test_bad_locations_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(RagopsError, match=r"^nosuchdb://x: cannot use this database URL"):
         open_store("nosuchdb://x")
     # A URL whose driver is not installed names the missing module, not a traceback.
-    with pytest.raises(RagopsError, match=r"cannot use this database URL: No module named 'pg8000'"):
+    missing_driver = r"cannot use this database URL: No module named 'pg8000'"
+    with pytest.raises(RagopsError, match=missing_driver):
         open_store("postgresql+pg8000://user@localhost/ragops")
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(RagopsError, match=r"junk.db: cannot open the drift database: file is not"):
