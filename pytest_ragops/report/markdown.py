@@ -164,7 +164,22 @@ def _worst(records: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
         low = min((v if v is not None else -0.5) for v in vals) if vals else -0.5
         return (low, str(r.get("case_id")))
 
-    return sorted(records, key=key)[:n]
+    # Two tests scoring the same case and variant identically show it once.
+    worst: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for r in sorted(records, key=key):
+        ident = (
+            str(r.get("case_id")),
+            str(r.get("variant")),
+            str(r.get("answer")),
+            str(r.get("error")),
+        )
+        if ident not in seen:
+            seen.add(ident)
+            worst.append(r)
+        if len(worst) == n:
+            break
+    return worst
 
 
 def _worst_section(report: dict[str, Any], limit: int) -> list[str]:

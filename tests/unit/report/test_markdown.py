@@ -408,3 +408,22 @@ def test_long_gate_and_variant_tables_are_capped_failed_first() -> None:
     assert f"… {100 - MAX_TABLE_ROWS} more variants" in body
     assert "v039" in body
     assert "v040" not in body
+
+
+def test_worst_cases_show_each_case_once() -> None:
+    from pytest_ragops.report.markdown import render_markdown
+
+    def rec(test: str, case: str, value: float) -> dict[str, object]:
+        return {
+            "test_id": test, "case_id": case, "variant": "v", "question": "q?",
+            "answer": f"a {case}",
+            "scores": {"faithfulness": {"value": value, "judge": "offline:x", "error": None}},
+            "error": None,
+        }  # fmt: skip
+
+    records = [rec("t::a", "dup", 0.1), rec("t::b", "dup", 0.1)]
+    records += [rec("t::a", f"c{i}", 0.5 + i / 100) for i in range(6)]
+    body = render_markdown({"summary": {"records": 8}, "records": records, "judges": []})
+    section = body.split("<details><summary>5 worst cases</summary>")[1].split("</details>")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [r.split(" | ")[0] for r in rows[1:]] == ["| dup", "| c0", "| c1", "| c2", "| c3"]
