@@ -1,4 +1,4 @@
-"""Which corpus an eval ran on: the DVC version of the tracked documents, and whether it is dirty.
+"""Read the corpus version DVC recorded, from ``.dvc`` files and ``dvc.lock``, without DVC.
 
 The RAG index is data, so every eval report names the corpus it was measured on. The version is
 the ``md5`` DVC records for the tracked directory in a ``.dvc`` file or a ``dvc.lock``, kept
@@ -32,8 +32,6 @@ __all__ = [
     "read_dvc_file",
     "read_dvc_lock",
     "read_version",
-    "report_fields",
-    "workspace_status",
 ]
 
 #: Directories never searched for ``*.dvc`` files: tool state, VCS data and environments.
@@ -41,7 +39,6 @@ SKIP_DIRS = frozenset(
     {".dvc", ".git", ".hg", ".venv", "venv", "node_modules", ".tox", ".nox", "__pycache__"}
 )
 _MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")
-_INSTALL_HINT = "dvc is not installed; install it with pip install 'pytest-ragops[dvc]'"
 
 
 class _NotRecorded(RagopsError):
@@ -364,72 +361,3 @@ def read_version(root: Path, configured: str | None = None) -> CorpusVersion | N
     if not _in_dvc_project(root):
         return None
     return next(_walk_versions(root), None)
-
-
-def workspace_status(version: CorpusVersion) -> CorpusStatus:
-    """Ask DVC whether the workspace still holds ``version`` (the record is never rewritten).
-
-    Uses the recorded output's ``workspace_status()``, the check behind ``dvc status``, but
-    without its cache test: a corpus whose files match the record is clean even if the local
-    cache lacks them. Raises :class:`RagopsError` when DVC is missing or cannot answer.
-    """
-    try:
-        from dvc.exceptions import DvcException
-        from dvc.repo import Repo
-    except ImportError:
-        raise RagopsError(_INSTALL_HINT, path=version.source) from None
-
-    source = version.root / version.source
-    stage_file = source if version.stage is None else source.with_name("dvc.yaml")
-    wanted = (version.root / version.path).resolve()
-    states: dict[str, str] = {}
-    matched = False
-    try:
-        with Repo(str(stage_file.parent)) as repo:
-            if version.stage is None:
-                stages = list(repo.stage.load_file(str(stage_file)))
-            else:
-                stages = [repo.stage.load_one(str(stage_file), version.stage)]
-            for stage in stages:
-                for item in (*stage.outs, *stage.deps):
-                    if Path(item.fs_path).resolve() == wanted:
-                        matched = True
-                        states.update(item.workspace_status())
-    except DvcException as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise RagopsError(f"dvc cannot tell the status: {message}", path=version.source) from None
-    if not matched:
-        raise RagopsError(f"dvc does not track {version.path} here", path=version.source)
-    return CorpusStatus(
-        corpus_path=version.path,
-        corpus_version=version.md5,
-        source=version.source,
-        stage=version.stage,
-        dirty=bool(states),
-        state=", ".join(sorted(set(states.values()))) or "clean",
-    )
-
-
-def report_fields(root: Path, configured: str | None = None) -> CorpusInfo:
-    """The corpus fields for an eval report of the project at ``root``.
-
-    All None when the project uses no DVC. ``corpus_dirty`` is None when DVC is not installed or
-    cannot tell; a malformed ``.dvc``/``dvc.lock`` raises :class:`RagopsError`, as a report that
-    cannot say which corpus it measured should not pass silently.
-    """
-    version = read_version(root, configured)
-    if version is None:
-        return CorpusInfo(
-            corpus_version=None,
-            corpus_dirty=None,
-            corpus_path=None,
-            corpus_files=None,
-            corpus_size=None,
-        )
-    try:
-        dirty: bool | None = workspace_status(version)["dirty"]
-    except RagopsError:
-        dirty = None
-    except Exception:  # noqa: BLE001 - the flag is advisory: a DVC internal failure must not end the run
-        dirty = None
-    return version.info(dirty)
