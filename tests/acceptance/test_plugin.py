@@ -472,3 +472,33 @@ def test_installed_but_off_changes_nothing(pytester: pytest.Pytester) -> None:
         runs[name] = (lines, files, json.loads(out.read_text()))
     assert runs["on"] == runs["off"]
     assert runs["on"][2]["heavy"] == []
+
+
+def test_ops_fixtures_come_with_the_plugin(pytester: pytest.Pytester) -> None:
+    """``ragops_drift`` and ``ragops_flags`` need no ``-p``: the entry point brings them."""
+    pytester.makeini("[pytest]\nragops_drift_db = drift.db\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from datetime import datetime, timedelta, timezone
+        from pytest_ragops.drift import RetrievalLog
+        from pytest_ragops.flags import FeatureFlags, is_enabled
+
+        NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
+
+        def test_flags(ragops_flags):
+            ragops_flags.set("new_prompt_v3", True)
+            assert FeatureFlags({}).is_enabled("new_prompt_v3", "u1")
+
+        @pytest.mark.ragops_drift(now=NOW)
+        def test_drift(ragops_drift):
+            with RetrievalLog(ragops_drift.db) as log:
+                rows = [(f"q{i}", 0.8 if d > 7 else 0.3, "s", NOW - timedelta(days=d, hours=i % 5))
+                        for d in range(1, 30) for i in range(10)]
+                log.log_many(rows)
+            ragops_drift.assert_no_drift()
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*query drift: status drift: recent mean*"])
