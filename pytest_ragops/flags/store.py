@@ -24,14 +24,13 @@ import os
 import re
 import warnings
 from collections.abc import Mapping
-from hashlib import sha256
 from pathlib import Path
 from time import monotonic
 from typing import Any, Final
 
 from pytest_ragops.errors import RagopsError, RagopsWarning
-from pytest_ragops.flags.bucketing import ALL, NONE, bucket
-from pytest_ragops.flags.flag import _OVERRIDES, Evaluation, Flag, _arg_limit
+from pytest_ragops.flags.bucketing import bucket
+from pytest_ragops.flags.flag import _OVERRIDES, Evaluation, Flag
 
 __all__ = [
     "DEFAULT_FLAGS_FILE",
@@ -100,17 +99,7 @@ class FeatureFlags:
             if spec is None:
                 self._warn_unknown(flag)
                 return False
-        # Flag.evaluate inlined: this is the hot path (benchmarks/flags.py).
-        if not spec.enabled:
-            return False
-        if spec.deny and user_id in spec.deny:
-            return False
-        if spec.allow and user_id in spec.allow:
-            return True
-        limit = spec._limit if rollout_pct is None else _arg_limit(rollout_pct)
-        if limit is ALL or limit is NONE:
-            return limit is ALL
-        return sha256(spec._prefix + user_id.encode()).digest() < limit
+        return spec.evaluate(user_id, rollout_pct)
 
     def variant(self, flag: str, user_id: str = "") -> str | None:
         """Return the user's variant, ``"on"`` for an on flag without variants, ``None`` if off."""
