@@ -23,7 +23,6 @@ from pytest_ragops.corpus.records import (
     read_version,
 )
 from pytest_ragops.corpus.status import workspace_status
-from pytest_ragops.errors import RagopsError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,8 +58,7 @@ def report_fields(root: Path, configured: str | None = None) -> CorpusInfo:
         )
     try:
         dirty: bool | None = workspace_status(version)["dirty"]
-    except RagopsError:
-        dirty = None
-    except Exception:  # noqa: BLE001 - the flag is advisory: a DVC internal failure must not end the run
+    # Advisory: neither a RagopsError nor a DVC internal failure may end the run.
+    except Exception:  # noqa: BLE001
         dirty = None
     return version.info(dirty)

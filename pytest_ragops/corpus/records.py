@@ -1,12 +1,7 @@
 """Read the corpus version DVC recorded, from ``.dvc`` files and ``dvc.lock``, without DVC.
 
-The RAG index is data, so every eval report names the corpus it was measured on. The version is
-the ``md5`` DVC records for the tracked directory in a ``.dvc`` file or a ``dvc.lock``, kept
-exactly as DVC writes it (``3f2a...e1.dir``: the ``.dir`` suffix marks a directory manifest, and
-the string is what ``dvc`` prints and what the DVC cache is keyed by, so it can be looked up and
-restored as is). Reading it needs only PyYAML, never DVC. Whether the workspace still matches it
-(a *dirty* corpus) is asked of DVC's own Python API, imported lazily and only when a corpus is
-found, so a project without DVC pays nothing.
+Only PyYAML is needed: the version is the ``md5`` DVC wrote, kept exactly as written (see the
+package docstring). Whether the workspace still matches it is :mod:`.status`'s job.
 """
 
 from __future__ import annotations
