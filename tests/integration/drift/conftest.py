@@ -88,6 +88,10 @@ class PostgresServer:
                 check=False,
             )
 
+    def _pg_ctl(self, action: str, *options: str) -> subprocess.CompletedProcess[str]:
+        """``pg_ctl ACTION`` on this data directory, waiting at most ``_WAIT_S`` seconds."""
+        return self._run("pg_ctl", "-D", str(self.data), "-w", "-t", str(_WAIT_S), *options, action)
+
     def _log_tail(self) -> str:
         texts = []
         for path in (self.root / "tools.log", self.logfile):
@@ -127,19 +131,7 @@ class PostgresServer:
                     f"TimeZone={SERVER_TIMEZONE}",
                 )
             )
-            done = self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.logfile),
-                "-w",
-                "-t",
-                str(_WAIT_S),
-                "-o",
-                options,
-                "start",
-            )
+            done = self._pg_ctl("start", "-l", str(self.logfile), "-o", options)
             if done.returncode == 0:
                 return
             self.stop()  # a half-started server must not outlive the attempt
@@ -149,29 +141,13 @@ class PostgresServer:
         """Stop fast; fall back to immediate so a teardown never leaves a server behind."""
         if not (self.data / "postmaster.pid").exists():
             return
-        stopped = self._run(
-            "pg_ctl", "-D", str(self.data), "-w", "-t", str(_WAIT_S), "-m", "fast", "stop"
-        )
+        stopped = self._pg_ctl("stop", "-m", "fast")
         if stopped.returncode != 0 and (self.data / "postmaster.pid").exists():
-            self._run(
-                "pg_ctl", "-D", str(self.data), "-w", "-t", str(_WAIT_S), "-m", "immediate", "stop"
-            )
+            self._pg_ctl("stop", "-m", "immediate")
 
     def restart(self) -> None:
         """Restart on the same port: every open connection is dropped."""
-        done = self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.logfile),
-            "-w",
-            "-t",
-            str(_WAIT_S),
-            "-m",
-            "fast",
-            "restart",
-        )
+        done = self._pg_ctl("restart", "-l", str(self.logfile), "-m", "fast")
         if done.returncode != 0:
             pytest.fail(f"PostgreSQL did not restart:\n{self._log_tail()}")
 
