@@ -21,14 +21,16 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 PG_USER = "postgres"
 SERVER_TIMEZONE = "Pacific/Chatham"  # UTC+12:45/+13:45: nobody's default
@@ -212,3 +214,56 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 def fresh_postgres_url(postgres_server: PostgresServer) -> str:
     """SQLAlchemy URL of a new, empty database: ids start at 1 and no test sees another's rows."""
     return postgres_server.new_database()
+
+
+_WRITER = """
+import os, sys, time
+db, worker, rows, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if "://" in db:
+    import sqlalchemy  # imported up front, so the workers open the store in step
+if db.startswith("postgresql"):
+    import psycopg
+from pytest_ragops.drift import RetrievalLog
+
+while not os.path.exists(go):  # start together, so the writers really contend
+    time.sleep(0.005)
+log = RetrievalLog(db)  # on a new database this races the schema creation too
+half = rows // 2
+for i in range(half):  # one transaction per row, the usual serving-path call
+    log.log(f"worker {worker} query {i}", (i % 100) / 100, f"w{worker}")
+for start in range(half, rows, 250):  # and batches
+    log.log_many([(f"worker {worker} query {i}", 0.5, f"w{worker}")
+                  for i in range(start, min(start + 250, rows))])
+log.close()
+print("done", worker)
+"""
+
+
+@pytest.fixture
+def concurrent_writers(tmp_path: Path) -> Callable[[str, int, int], None]:
+    """Start writer processes together on one store and check each finished cleanly.
+
+    Each worker logs half its rows one transaction at a time and half in batches of 250,
+    with queries ``worker W query I`` (distinct across workers) and session ``wW``.
+    """
+
+    def run(db: str, processes: int, rows: int) -> None:
+        go = tmp_path / "go"
+        go.unlink(missing_ok=True)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _WRITER, db, str(w), str(rows), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(processes)
+        ]
+        time.sleep(1.0)  # let every interpreter import before the start signal
+        go.touch()
+        for w, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err
+            assert out.strip() == f"done {w}"
+
+    return run

@@ -11,9 +11,6 @@ import multiprocessing
 import os
 import re
 import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -271,45 +268,13 @@ def test_a_forked_child_does_not_share_the_parents_connections(
     assert log.count() == 102
 
 
-WRITER = """
-import os, sys, time
-import psycopg, sqlalchemy  # imported up front, so the workers open the store in step
-from pytest_ragops.drift import RetrievalLog
-
-db, worker, rows, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-while not os.path.exists(go):  # start together: race the schema creation and the writes
-    time.sleep(0.005)
-log = RetrievalLog(db)
-half = rows // 2
-for i in range(half):  # one transaction per row, the usual serving-path call
-    log.log(f"worker {worker} query {i}", (i % 100) / 100, f"w{worker}")
-for start in range(half, rows, 250):  # and batches
-    log.log_many([(f"worker {worker} query {i}", 0.5, f"w{worker}")
-                  for i in range(start, min(start + 250, rows))])
-log.close()
-print("done", worker)
-"""
-
-
 def test_four_writers_on_a_new_database_lose_nothing(
-    open_log: Opener, fresh_postgres_url: str, tmp_path: Path
+    open_log: Opener,
+    fresh_postgres_url: str,
+    concurrent_writers: Callable[[str, int, int], None],
 ) -> None:
-    go = tmp_path / "go"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, fresh_postgres_url, str(w), "2000", str(go)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for w in range(4)
-    ]
-    time.sleep(1.0)  # let every interpreter import before the start signal
-    go.touch()
-    for w, proc in enumerate(procs):
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        assert out.strip() == f"done {w}"
+    # No schema yet: the four workers race its creation as well as the writes.
+    concurrent_writers(fresh_postgres_url, 4, 2_000)
     log = open_log(fresh_postgres_url)
     assert log.count() == 8_000
     with psycopg.connect(_dsn(fresh_postgres_url)) as conn:
