@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_ragops.errors import RagopsError
+from pytest_ragops.pyproject import pyproject_path
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
@@ -104,10 +105,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _eval_in_pyproject(config: pytest.Config) -> bool:
-    """``eval = true`` in ``[tool.ragops]`` switches evals on without the flag."""
-    path = config.inipath
-    if path is None or path.name != "pyproject.toml":
-        return False
+    """``eval = true`` in ``[tool.ragops]`` switches evals on without the flag.
+
+    Lenient on purpose: a bad file is reported by the settings only when evals are on.
+    """
+    path = pyproject_path(config)
     try:
         with path.open("rb") as fh:
             table = tomllib.load(fh).get("tool", {}).get("ragops", {})

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.gates import Gate, parse_gates, parse_threshold
+from pytest_ragops.pyproject import pyproject_path
 
 if TYPE_CHECKING:
     import pytest
@@ -71,12 +72,6 @@ def load_pyproject(path: Path) -> dict[str, Any]:
     return table
 
 
-def _pyproject_of(config: pytest.Config) -> Path:
-    if config.inipath is not None and config.inipath.name == "pyproject.toml":
-        return config.inipath
-    return config.rootpath / "pyproject.toml"
-
-
 def _concurrency(value: object, source: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise RagopsUsageError(
@@ -104,7 +99,7 @@ def _path(value: object, base: Path, source: str, key: str) -> Path:
 
 def settings_from_config(config: pytest.Config) -> Settings:
     """Merge pytest's parsed options with ``[tool.ragops]``; raise on any bad value."""
-    pyproject = _pyproject_of(config)
+    pyproject = pyproject_path(config)
     table = load_pyproject(pyproject)
     src = str(pyproject)
     base = pyproject.parent

@@ -323,6 +323,14 @@ def test_eval_on_from_pyproject(project: pytest.Pytester) -> None:
     project.runpytest().assert_outcomes(passed=2)
 
 
+def test_eval_on_from_rootdir_pyproject_beside_another_ini(project: pytest.Pytester) -> None:
+    """The switch and the settings read the same pyproject.toml, whichever file pytest uses."""
+    project.makeini("[pytest]\n")  # tox.ini becomes the inifile, pyproject.toml stays in rootdir
+    project.makepyprojecttoml("[tool.ragops]\neval = true\nreport = 'out/r.json'\n")
+    project.runpytest().assert_outcomes(passed=2)
+    assert (project.path / "out" / "r.json").exists()
+
+
 def test_baseline_adds_deltas_and_regressions(project: pytest.Pytester) -> None:
     assert project.runpytest("--ragops-eval").ret == 0
     baseline = project.path / "baseline.json"
