@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 
     from pytest_ragops.gates import GateResult
 
-__all__ = ["REPORT_VERSION", "build_report", "compare_reports", "load_report", "write_report"]
+__all__ = [
+    "REPORT_VERSION",
+    "build_report",
+    "compare_reports",
+    "load_report",
+    "write_report",
+    "write_text_atomic",
+]
 
 #: Bumped on any incompatible change of the report's shape.
 REPORT_VERSION = 1
@@ -140,10 +147,11 @@ def compare_reports(
 
 def write_report(report: Mapping[str, Any], path: Path) -> None:
     """Write JSON atomically: a temporary file in the same directory, then ``os.replace``."""
-    _write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n", path)
+    write_text_atomic(json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n", path)
 
 
-def _write_text(text: str, path: Path) -> None:
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write ``text`` to ``path`` atomically, so a reader never sees half a report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -153,11 +161,6 @@ def _write_text(text: str, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write ``text`` to ``path`` atomically (used for the Markdown report)."""
-    _write_text(text, path)
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
