@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pytest_ragops import hooks
     from pytest_ragops.cases import Case, load_cases
     from pytest_ragops.drift import (
         RetrievalLog,
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
         bucket,
         is_enabled,
     )
+    from pytest_ragops.judge.base import Judge, Sample, Score, SyncJudge
     from pytest_ragops.prompts import Prompt, load_prompt, load_prompts
     from pytest_ragops.results import EvalResult, Record
+    from pytest_ragops.runner import PipelineFailed, Ragops
 
 __all__ = [
     "CanaryJudge",
@@ -36,15 +39,22 @@ __all__ = [
     "EvalResult",
     "FeatureFlags",
     "IndexSwapper",
+    "Judge",
+    "PipelineFailed",
     "Prompt",
+    "Ragops",
     "RagopsError",
     "RagopsUsageError",
     "RagopsWarning",
     "Record",
     "RetrievalLog",
+    "Sample",
+    "Score",
+    "SyncJudge",
     "__version__",
     "bucket",
     "check_retrieval_drift",
+    "hooks",
     "identify_drift_topics",
     "is_enabled",
     "load_cases",
@@ -62,6 +72,12 @@ _LAZY = {
     "EvalResult": "pytest_ragops.results",
     "Record": "pytest_ragops.results",
     "Prompt": "pytest_ragops.prompts",
+    "Judge": "pytest_ragops.judge.base",
+    "Sample": "pytest_ragops.judge.base",
+    "Score": "pytest_ragops.judge.base",
+    "SyncJudge": "pytest_ragops.judge.base",
+    "Ragops": "pytest_ragops.runner",
+    "PipelineFailed": "pytest_ragops.runner",
     "load_prompt": "pytest_ragops.prompts",
     "load_prompts": "pytest_ragops.prompts",
     "RetrievalLog": "pytest_ragops.drift",
@@ -85,6 +101,8 @@ def __getattr__(name: str) -> Any:
             return version("pytest-ragops")
         except PackageNotFoundError:  # running from a source tree that is not installed
             return "0+unknown"
+    if name == "hooks":
+        return importlib.import_module("pytest_ragops.hooks")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pytest_ragops' has no attribute {name!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -31,12 +32,19 @@ def main_parser(prog: str | None = "ragops") -> argparse.ArgumentParser:
         prog=prog,
         description="Operations tooling for RAG and LLM apps: reports, corpus, drift and flags.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
         module = importlib.import_module(f"pytest_ragops.commands.{name}")
         module.register(sub)
     return parser
+
+
+def _version() -> str:
+    from pytest_ragops import __version__
+
+    return str(__version__)
 
 
 def _error(message: str, code: int = 2) -> NoReturn:
@@ -55,6 +63,15 @@ def main(argv: Sequence[str] | None = None, prog: str | None = "ragops") -> int:
         _error(str(exc))
     except KeyboardInterrupt:
         _error("interrupted", 130)
+    except BrokenPipeError:
+        # `ragops ... | head`: the reader left. Point stdout at devnull so the
+        # interpreter's final flush does not print a second traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 2
+    except (OSError, ValueError, TypeError, KeyError, LookupError) as exc:
+        # Not ragops' own error, but still bad input or environment: one line, no traceback.
+        _error(f"{exc.__class__.__name__}: {exc}")
 
 
 def entrypoint() -> None:

@@ -16,10 +16,20 @@ if TYPE_CHECKING:
     import pytest
 
     from pytest_ragops.gates import Gate, GateResult
-    from pytest_ragops.results import Record
+    from pytest_ragops.results import MetricSummary, Record
     from pytest_ragops.settings import Settings
 
-__all__ = ["check_test_gates", "finish_run", "load_baseline", "marker_gates", "run_info"]
+    Aggregates = tuple[dict[str, float | None], dict[str, MetricSummary]]
+
+__all__ = [
+    "build_final_report",
+    "check_test_gates",
+    "gate_suite",
+    "load_baseline",
+    "marker_gates",
+    "run_info",
+    "write_reports",
+]
 
 
 def load_baseline(settings: Settings) -> dict[str, Any] | None:
@@ -29,6 +39,19 @@ def load_baseline(settings: Settings) -> dict[str, Any] | None:
     from pytest_ragops.report.model import load_report
 
     try:
+        if isinstance(settings.baseline, str) and settings.baseline.startswith("mlflow:"):
+            import importlib
+
+            try:
+                tracking = importlib.import_module("pytest_ragops.tracking.baseline")
+            except ImportError:
+                raise RagopsUsageError(
+                    "mlflow: baselines need the tracking support (pip install "
+                    "'pytest-ragops[mlflow]')",
+                    path="--ragops-baseline",
+                ) from None
+            loaded: dict[str, Any] = tracking.load_mlflow_baseline(settings.baseline, settings)
+            return loaded
         return load_report(settings.baseline)
     except RagopsError as exc:
         raise RagopsUsageError(str(exc)) from None
@@ -45,9 +68,11 @@ def run_info(settings: Settings) -> dict[str, Any]:
 
 def marker_gates(item: pytest.Item) -> list[Gate]:
     """The gates of an item's ``ragops_threshold`` markers (closest marker wins per key)."""
-    from pytest_ragops.gates import parse_gates
+    from pytest_ragops.gates import merge_gates, parse_gates
 
-    gates: dict[str, Gate] = {}
+    layers: list[list[Gate]] = []
+    # iter_markers yields the closest first; merge outermost first so the closest wins
+    # per aggregate (faithfulness and faithfulness_mean are one gate).
     for marker in reversed(list(item.iter_markers("ragops_threshold"))):
         if marker.args:
             raise RagopsUsageError(
@@ -55,9 +80,8 @@ def marker_gates(item: pytest.Item) -> list[Gate]:
                 path=item.nodeid,
                 field="ragops_threshold",
             )
-        for gate in parse_gates(marker.kwargs, f"{item.nodeid}: ragops_threshold"):
-            gates[gate.key] = gate
-    return list(gates.values())
+        layers.append(parse_gates(marker.kwargs, f"{item.nodeid}: ragops_threshold"))
+    return merge_gates(*layers)
 
 
 def check_test_gates(
@@ -77,36 +101,68 @@ def check_test_gates(
     return [o.to_dict() for o in outcomes], "\n".join(lines)
 
 
-def finish_run(
-    settings: Settings,
-    records_by_test: Mapping[str, Sequence[Record]],
-    test_gates: Sequence[dict[str, Any]],
-    lost_workers: Sequence[str],
-    baseline: Mapping[str, Any] | None,
-    info: Mapping[str, Any],
-) -> tuple[list[GateResult], dict[str, Any]]:
-    """Gate the suite, then write the JSON and Markdown reports; return both."""
+def gate_suite(
+    settings: Settings, records_by_test: Mapping[str, Sequence[Record]]
+) -> tuple[list[Record], Aggregates, list[GateResult]]:
+    """All records in test order, their suite aggregates (computed once) and gates."""
     from pytest_ragops.gates import evaluate_gates
-    from pytest_ragops.report.markdown import render_markdown
-    from pytest_ragops.report.model import build_report, write_report, write_text_atomic
+    from pytest_ragops.results import aggregate
 
     records = [r for test in sorted(records_by_test) for r in records_by_test[test]]
-    suite = evaluate_gates(settings.thresholds, records)
-    run = dict(info)
-    if lost_workers:
-        run["lost_workers"] = list(lost_workers)
+    aggregates = aggregate(records)
+    return records, aggregates, evaluate_gates(settings.thresholds, records, aggregates=aggregates)
+
+
+def build_final_report(
+    settings: Settings,
+    records: Sequence[Record],
+    aggregates: Aggregates,
+    suite: Sequence[GateResult],
+    test_gates: Sequence[dict[str, Any]],
+    baseline: Mapping[str, Any] | None,
+    info: Mapping[str, Any],
+    *,
+    judge_info: Mapping[str, Any] | None,
+    exitstatus: int,
+    outcomes: Mapping[str, int],
+    lost_workers: Sequence[str],
+    failures: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The report with its final verdict (gates and pytest's own outcome)."""
+    from pytest_ragops.report.model import build_report, finalize_report
+
     report = build_report(
         records,
         suite,
-        judge=settings.resolved_judge(),
-        run=run,
+        judge=settings.judge_description(),
+        run=info,
         baseline=baseline,
         baseline_path=None if settings.baseline is None else str(settings.baseline),
+        aggregates=aggregates,
+        judge_info=judge_info,
     )
     report["gates"].extend(sorted(test_gates, key=lambda g: (g["scope"], g["key"])))
-    report["summary"]["gates"] = len(report["gates"])
-    report["summary"]["gates_failed"] = sum(not g["passed"] for g in report["gates"])
-    report["summary"]["passed"] = report["summary"]["gates_failed"] == 0 and not lost_workers
-    write_report(report, settings.report)
-    write_text_atomic(render_markdown(report), settings.markdown)
-    return suite, report
+    return finalize_report(
+        report,
+        exitstatus=exitstatus,
+        outcomes=outcomes,
+        lost_workers=lost_workers,
+        failures=failures,
+    )
+
+
+def write_reports(settings: Settings, report: Mapping[str, Any]) -> list[str]:
+    """Write the JSON and Markdown reports; return one line per failure (never raise)."""
+    from pytest_ragops.report.markdown import render_markdown
+    from pytest_ragops.report.model import write_report, write_text_atomic
+
+    errors: list[str] = []
+    for path in (settings.report, settings.markdown):
+        try:
+            if path == settings.report:
+                write_report(report, path)
+            else:
+                write_text_atomic(render_markdown(dict(report)), path)
+        except Exception as exc:  # noqa: BLE001 - a report failure fails the run, in one line
+            errors.append(f"could not write {path}: {exc.__class__.__name__}: {exc}")
+    return errors

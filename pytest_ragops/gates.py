@@ -14,14 +14,24 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS
-from pytest_ragops.results import aggregate
+from pytest_ragops.results import MIN_CI_CASES, aggregate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from pytest_ragops.results import Record
+    from pytest_ragops.results import MetricSummary, Record
 
-__all__ = ["Gate", "GateResult", "evaluate_gates", "gate_keys", "parse_gate", "parse_threshold"]
+    Aggregates = tuple[dict[str, float | None], dict[str, MetricSummary]]
+
+__all__ = [
+    "Gate",
+    "GateResult",
+    "evaluate_gates",
+    "gate_keys",
+    "merge_gates",
+    "parse_gate",
+    "parse_threshold",
+]
 
 _QUALITY_SUFFIXES = ("mean", "min", "p50", "p95", "max", "ci_low", "ci_high")
 
@@ -65,6 +75,12 @@ class Gate:
     op: Literal[">=", "<="]
     bound: float
 
+    @property
+    def canonical(self) -> str:
+        """What the gate checks, whatever it was called: ``faithfulness`` and
+        ``faithfulness_mean`` are one gate, so merging sources goes by this."""
+        return self.aggregate
+
     def describe(self) -> str:
         """Human form, e.g. ``faithfulness_mean >= 0.8``."""
         return f"{self.aggregate} {self.op} {self.bound:g}"
@@ -81,6 +97,8 @@ class GateResult:
     passed: bool
     #: Why it failed, when it did.
     reason: str | None = None
+    #: Something the reader should know even when it passed (cases lacking a reference).
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form used in report.json."""
@@ -93,6 +111,7 @@ class GateResult:
             "value": self.value,
             "passed": self.passed,
             "reason": self.reason,
+            "note": self.note,
         }
 
 
@@ -137,30 +156,91 @@ def parse_threshold(text: str, source: str = "--ragops-threshold") -> Gate:
 
 
 def parse_gates(mapping: Mapping[str, object], source: str) -> list[Gate]:
-    """Parse a ``{key: bound}`` mapping (pyproject table or marker kwargs)."""
-    return [parse_gate(str(k), v, source) for k, v in mapping.items()]
+    """Parse a ``{key: bound}`` mapping (pyproject table or marker kwargs).
+
+    Two keys naming the same aggregate (``faithfulness`` and ``faithfulness_mean``)
+    in one mapping are ambiguous: a usage error.
+    """
+    gates = [parse_gate(str(k), v, source) for k, v in mapping.items()]
+    seen: dict[str, str] = {}
+    for g in gates:
+        if g.canonical in seen:
+            raise RagopsUsageError(
+                f"{seen[g.canonical]!r} and {g.key!r} are the same gate ({g.canonical}); keep one",
+                path=source,
+                field=g.key,
+            )
+        seen[g.canonical] = g.key
+    return gates
+
+
+def merge_gates(*layers: Iterable[Gate]) -> list[Gate]:
+    """Later layers win per aggregate (pyproject, then the command line; outer, then
+    closer markers); the result keeps first-seen order."""
+    merged: dict[str, Gate] = {}
+    for layer in layers:
+        for gate in layer:
+            merged[gate.canonical] = gate
+    return list(merged.values())
+
+
+def _missing_reason(gate: Gate, s: MetricSummary, records: Sequence[Record]) -> str:
+    if gate.metric == "cost_usd":
+        why = next((r.cost_error for r in records if r.cost_usd is None and r.cost_error), None)
+        reason = f"{s.missing} of {s.n} records have no cost"
+        return f"{reason} (first: {why})" if why else reason
+    errors = [
+        sc.get("error") for r in records
+        if (sc := r.scores.get(gate.metric)) is not None and sc["value"] is None and sc.get("error")
+    ]  # fmt: skip
+    failed_pipeline = sum(r.error is not None for r in records)
+    reason = f"{s.missing} of {s.n} records have no {gate.metric} score"
+    if errors:
+        return f"{reason} (first: {errors[0]})"
+    if failed_pipeline:
+        return f"{reason} ({failed_pipeline} pipeline calls failed)"
+    return reason
 
 
 def evaluate_gates(
-    gates: Iterable[Gate], records: Sequence[Record], scope: str = "suite"
+    gates: Iterable[Gate],
+    records: Sequence[Record],
+    scope: str = "suite",
+    aggregates: Aggregates | None = None,
 ) -> list[GateResult]:
-    """Check ``gates`` over ``records``; every failure carries its reason."""
+    """Check ``gates`` over ``records``; every failure carries its reason.
+
+    ``aggregates`` is :func:`~pytest_ragops.results.aggregate` of ``records`` when the
+    caller already has it (computed once per scope, reused by the report).
+    """
     gates = list(gates)
     if not gates:
         return []
-    values, summaries = aggregate(records)
+    values, summaries = aggregates if aggregates is not None else aggregate(records)
     results: list[GateResult] = []
     for gate in gates:
         value = values.get(gate.aggregate)
         reason: str | None = None
+        note: str | None = None
+        s = summaries.get(gate.metric) if gate.metric else None
+        if s is not None and s.not_applicable:
+            note = f"{s.not_applicable} of {s.n} records lacked a reference (not applicable)"
         if not records:
             reason = "no records were scored"
-        elif gate.metric and (s := summaries.get(gate.metric)) is not None and s.missing:
-            what = "cost" if gate.metric == "cost_usd" else f"{gate.metric} score"
-            reason = f"{s.missing} of {s.n} records have no {what}"
+        elif s is not None and s.missing:
+            reason = _missing_reason(gate, s, records)
+        elif s is not None and s.not_applicable == s.n:
+            reason = f"not applicable to any record: all {s.n} lacked a reference"
+        elif gate.aggregate.endswith(("_ci_low", "_ci_high")) and (
+            s is None or s.cases < MIN_CI_CASES
+        ):
+            cases = 0 if s is None else s.cases
+            reason = f"an interval gate needs at least {MIN_CI_CASES} cases, got {cases}"
         elif value is None:
             reason = f"no value for {gate.aggregate}"
+        elif not math.isfinite(value):
+            reason = f"{gate.aggregate} is not a finite number"
         elif not (value >= gate.bound if gate.op == ">=" else value <= gate.bound):
             reason = f"{value:.4g} is {'below' if gate.op == '>=' else 'above'} {gate.bound:g}"
-        results.append(GateResult(gate, scope, value, reason is None, reason))
+        results.append(GateResult(gate, scope, value, reason is None, reason, note))
     return results

@@ -33,6 +33,13 @@ _PLUGIN_NAME = "ragops-session"
 _SKIP_REASON = "ragops eval test: run with --ragops-eval"
 _WORKER_KEY = "ragops_records"
 _WORKER_GATES_KEY = "ragops_test_gates"
+_WORKER_USAGE_KEY = "ragops_usage_error"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_ragops import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,14 +53,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ragops-judge",
         default=None,
-        metavar="auto|offline",
-        help="Who scores answers; auto is the offline judge in this release (default: auto)",
+        metavar="NAME",
+        help="Who scores answers: auto (anthropic when ANTHROPIC_API_KEY is set, else "
+        "offline) or a judge name (default: auto)",
     )
     group.addoption(
         "--ragops-concurrency",
         default=None,
         metavar="N",
-        help="Pipeline and judge calls in flight per evaluate() (default: 8)",
+        help="Pipeline and judge calls in flight per process, shared by every evaluate() "
+        "of the session; under xdist per worker (default: 8)",
     )
     group.addoption(
         "--ragops-threshold",
@@ -78,7 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ragops-baseline",
         default=None,
-        metavar="PATH",
+        metavar="PATH|mlflow:SPEC",
         help="Earlier JSON report to diff against: adds deltas and regressed cases (default: none)",
     )
 
@@ -124,6 +133,15 @@ def _is_eval_item(item: pytest.Item) -> bool:
     return "ragops" in getattr(item, "fixturenames", ())
 
 
+def pytest_exception_interact(
+    node: pytest.Item | pytest.Collector, call: pytest.CallInfo[Any], report: Any
+) -> None:
+    """A bad case file loaded at module level is one line, even with evals off."""
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if call.when == "collect" and isinstance(exc, RagopsError):
+        report.longrepr = f"ragops: {exc}"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.pluginmanager.has_plugin(_PLUGIN_NAME):
         return
@@ -160,11 +178,33 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _outcome(report: pytest.TestReport) -> str | None:
+    """Which pytest outcome a report counts as (``None``: not counted)."""
+    if str(report.outcome) == "rerun":  # pytest-rerunfailures' own outcome
+        return "rerun"
+    xfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if report.passed:
+            return "xpassed" if xfail else "passed"
+        if report.skipped:
+            return "xfailed" if xfail else "skipped"
+        return "failed"
+    if report.failed:
+        return "errors"
+    if report.when == "setup" and report.skipped:
+        return "xfailed" if xfail else "skipped"
+    return None
+
+
 class RagopsPlugin:
-    """The per-run state when evals are on: records, gates and reports."""
+    """The per-run state when evals are on: session, records, gates and reports."""
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         from pytest_ragops.engine import load_baseline, run_info
+        from pytest_ragops.judge import make_judge
+        from pytest_ragops.judge.validate import CheckedJudge
+        from pytest_ragops.session import EvalSession
+        from pytest_ragops.settings import check_writable
 
         self.config = config
         self.settings = settings
@@ -176,10 +216,21 @@ class RagopsPlugin:
         #: Outcomes of ``ragops_threshold`` markers, as report dicts.
         self.test_gates: list[dict[str, Any]] = []
         self.report: dict[str, Any] | None = None
-        self._judge: Any = None
-        # Bad baselines and corpus files stop the run before any test, not after.
+        #: pytest outcome → count, on the controller (the verdict follows pytest).
+        self.outcomes: dict[str, int] = {}
+        #: One-line problems found after the tests (report writing, hooks, closing).
+        self.problems: list[str] = []
+        self.usage_errors: list[str] = []
+        self._gated: tuple[Any, ...] | None = None
+        if not self.is_worker:
+            check_writable(settings.report, "--ragops-report")
+            check_writable(settings.markdown, "--ragops-markdown")
+        # Bad baselines, corpus files and judge options stop the run before any test.
         self.baseline = None if self.is_worker else load_baseline(settings)
         self.run_info = {} if self.is_worker else run_info(settings)
+        self.session = EvalSession(settings.concurrency)
+        judge = make_judge(settings, config.hook)
+        self.session.judge = CheckedJudge(judge, run_sync=self.session.in_pool)
 
     # -- collection ----------------------------------------------------------------
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -189,7 +240,14 @@ class RagopsPlugin:
             try:
                 marker_gates(item)
             except RagopsError as exc:
-                raise pytest.UsageError(f"ragops: {exc}") from None
+                if not self.is_worker:
+                    raise pytest.UsageError(f"ragops: {exc}") from None
+                # A UsageError raised in an xdist worker becomes an INTERNALERROR on the
+                # controller: hand the message over instead and run nothing.
+                self.usage_errors.append(f"ragops: {exc}")
+                self.config.hook.pytest_deselected(items=list(items))
+                items.clear()
+                return
 
     def pytest_exception_interact(self, node: pytest.Item | pytest.Collector, call: Any) -> None:
         """A bad case file found while collecting is a usage error (exit 4), not a traceback."""
@@ -207,19 +265,29 @@ class RagopsPlugin:
     def pytest_report_header(self) -> str:
         s = self.settings
         return (
-            f"ragops: judge {s.resolved_judge()}, {len(s.thresholds)} suite gates, "
-            f"report {s.report}"
+            f"ragops: judge {s.judge_description()}, concurrency {s.concurrency} per process, "
+            f"{len(s.thresholds)} suite gates, report {s.report}"
         )
 
     # -- running ---------------------------------------------------------------------
     def fixture_for(self, nodeid: str) -> Ragops:
-        from pytest_ragops.judge import make_judge
         from pytest_ragops.runner import Ragops
 
-        if self._judge is None:
-            self._judge = make_judge(self.settings.resolved_judge())
         sink = self.records.setdefault(nodeid, [])
-        return Ragops(nodeid, self._judge, self.settings.concurrency, sink)
+        return Ragops(
+            nodeid,
+            self.session,
+            sink,
+            metrics=self.settings.metrics,
+            repeats=getattr(self.settings, "judge_repeats", 1),
+            prices=self.settings.prices,
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Each attempt starts clean: with pytest-rerunfailures only the last one counts."""
+        self.records.setdefault(item.nodeid, []).clear()
+        self.test_gates[:] = [g for g in self.test_gates if g["scope"] != item.nodeid]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -232,15 +300,14 @@ class RagopsPlugin:
             pytest.fail(failure, pytrace=False)
         return result
 
-    # -- xdist -----------------------------------------------------------------------
-    def pytest_sessionfinish(self) -> None:
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
-            workeroutput: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
-            workeroutput[_WORKER_KEY] = [
-                r.to_dict() for recs in self.records.values() for r in recs
-            ]
-            workeroutput[_WORKER_GATES_KEY] = self.test_gates
+            return
+        outcome = _outcome(report)
+        if outcome is not None:
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
+    # -- xdist -----------------------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         from pytest_ragops.results import Record
@@ -249,6 +316,9 @@ class RagopsPlugin:
         if _WORKER_KEY not in output:
             self.lost_workers.append(str(getattr(node.gateway, "id", node)))
             return
+        for message in output.get(_WORKER_USAGE_KEY, []):
+            if message not in self.usage_errors:
+                self.usage_errors.append(message)
         for data in output[_WORKER_KEY]:
             rec = Record.from_dict(data)
             self.records.setdefault(rec.test_id, []).append(rec)
@@ -261,38 +331,108 @@ class RagopsPlugin:
             return (yield)
         finally:
             if not self.is_worker and not self.config.option.collectonly:
-                self._finish(session)
+                self._gate(session)
 
-    def _finish(self, session: pytest.Session) -> None:
-        from pytest_ragops.engine import finish_run
+    def _gate(self, session: pytest.Session) -> None:
+        from pytest_ragops.engine import gate_suite
 
-        self.suite_gates, self.report = finish_run(
-            self.settings,
-            self.records,
-            self.test_gates,
-            self.lost_workers,
-            self.baseline,
-            self.run_info,
-        )
+        records, aggregates, self.suite_gates = gate_suite(self.settings, self.records)
+        self._gated = (records, aggregates)
         if any(not g.passed for g in self.suite_gates) or self.lost_workers:
-            # pytest_sessionfinish is too late to change the exit status (as in pytest-cov).
+            # pytest_sessionfinish is too late to change testsfailed (as in pytest-cov).
             session.testsfailed += 1
 
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if self.report is None:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.problems.extend(self.session.close())
+        if self.is_worker:
+            workeroutput: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+            workeroutput[_WORKER_KEY] = [
+                r.to_dict() for recs in self.records.values() for r in recs
+            ]
+            workeroutput[_WORKER_GATES_KEY] = self.test_gates
+            workeroutput[_WORKER_USAGE_KEY] = self.usage_errors
             return
-        from pytest_ragops.report.terminal import render_gates, render_table
+        if self.usage_errors:
+            for message in self.usage_errors:
+                self.config.get_terminal_writer().line(f"ERROR: {message}", red=True)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        if self._gated is None:  # --collect-only, or the loop never ran
+            return
+        self._finish_report(session, int(exitstatus))
 
+    def _finish_report(self, session: pytest.Session, exitstatus: int) -> None:
+        from pytest_ragops.engine import build_final_report, write_reports
+
+        assert self._gated is not None
+        records, aggregates = self._gated
+        judge = self.session.judge
+        try:
+            self.report = build_final_report(
+                self.settings, records, aggregates, self.suite_gates, self.test_gates,
+                self.baseline, self.run_info,
+                judge_info=None if judge is None else judge.report_info(),
+                exitstatus=exitstatus, outcomes=self.outcomes,
+                lost_workers=self.lost_workers, failures=self.problems,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - reporting must never be an INTERNALERROR
+            self.problems.append(f"could not build the report: {exc.__class__.__name__}: {exc}")
+            self._fail(session)
+            return
+        write_errors = write_reports(self.settings, self.report)
+        self.problems.extend(write_errors)
+        if write_errors:
+            self.report["summary"]["passed"] = False
+            self.report["summary"]["failures"].extend(write_errors)
+        self.problems.extend(self._call_finish_hooks(exitstatus))
+        if self.problems:
+            self._fail(session)
+
+    def _call_finish_hooks(self, exitstatus: int) -> list[str]:
+        """Run every ``pytest_ragops_session_finish``; one that raises does not stop others."""
+        assert self.report is not None
+        errors: list[str] = []
+        hook = self.config.hook.pytest_ragops_session_finish
+        kwargs = {"report": self.report, "exitstatus": exitstatus}
+        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order
+            try:
+                impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as exc:  # noqa: BLE001 - a crashed reporter fails the run
+                errors.append(
+                    f"pytest_ragops_session_finish of {impl.plugin_name} failed: "
+                    f"{exc.__class__.__name__}: {exc}"
+                )
+        return errors
+
+    @staticmethod
+    def _fail(session: pytest.Session) -> None:
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         tr = terminalreporter
+        if self.report is None and not self.problems:
+            return
         tr.write_sep("=", "ragops")
-        for line in render_table(self.report):
-            tr.write_line(line)
-        tr.write_line(f"report: {self.settings.report}  markdown: {self.settings.markdown}")
+        if self.report is not None:
+            from pytest_ragops.report.terminal import render_gates, render_table
+
+            for line in render_table(self.report):
+                tr.write_line(line)
+            tr.write_line(f"report: {self.settings.report}  markdown: {self.settings.markdown}")
         for worker in self.lost_workers:
             tr.write_line(f"FAILED worker {worker} sent no ragops records (crashed?)", red=True)
+        for problem in self.problems:
+            tr.write_line(f"WARNING ragops: {problem}", yellow=True)
+        if self.report is None:
+            return
         gates = self.report["gates"]
         if gates:
             failed = any(not g["passed"] for g in gates)
             tr.write_sep("=", "ragops gates", red=failed, green=not failed)
             for line in render_gates(gates):
                 tr.write_line(line, red=line.startswith("FAILED"))
+        verdict = self.report["summary"]
+        if not verdict["passed"]:
+            tr.write_line("ragops verdict: FAILED: " + "; ".join(verdict["failures"]), red=True)

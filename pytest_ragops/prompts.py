@@ -68,6 +68,12 @@ class Prompt:
     template: str
     #: Human description of what the variant changes.
     description: str = ""
+    #: Full SHA-256 of the file's bytes (``version`` is its first 12 characters).
+    sha256: str = ""
+
+    def lineage(self) -> dict[str, str]:
+        """What every record and report carries about the prompt: name, version, hash."""
+        return {"name": self.name, "version": self.version, "hash": self.sha256}
 
     def render(self, question: str, context: str) -> str:
         """Fill the template with a question and the retrieved context."""
@@ -188,6 +194,7 @@ def load_prompt(path: str | Path) -> Prompt:
         system=_check_str(doc, "system", where, required=False),
         template=template,
         description=_check_str(doc, "description", where, required=False),
+        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 

@@ -13,12 +13,16 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.base import QUALITY_METRICS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from pytest_ragops.judge.base import Score
 
 __all__ = [
+    "MIN_CI_CASES",
     "PASS_SCORE",
     "EvalResult",
     "MetricSummary",
@@ -26,6 +30,9 @@ __all__ = [
     "ScoreDict",
     "aggregate",
     "bootstrap_ci",
+    "check_number",
+    "check_usage",
+    "score_dict",
     "summarize",
 ]
 
@@ -34,14 +41,101 @@ PASS_SCORE = 0.5
 #: Bootstrap settings: fixed so the same records always give the same interval.
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240527
+#: Resamples computed at once: bounds the bootstrap's memory whatever the number of cases.
+BOOTSTRAP_BATCH = 250
+#: Fewest distinct cases for a ``*_ci_low``/``*_ci_high`` gate: below it an interval says
+#: too little to gate on, and the gate fails with that reason.
+MIN_CI_CASES = 10
 
 
-class ScoreDict(TypedDict):
-    """One metric's score in a record, as stored in JSON."""
-
+class _ScoreRequired(TypedDict):
     value: float | None
     judge: str
     error: str | None
+
+
+class ScoreDict(_ScoreRequired, total=False):
+    """One metric's score in a record, as stored in JSON."""
+
+    #: Why this value (unsupported claims, the rule that failed, the judge's reasoning).
+    rationale: str | None
+    #: False: the metric does not apply (needs a reference the case lacks).
+    applicable: bool
+    #: Judge spend for this score, USD.
+    cost_usd: float | None
+    #: Served from the judge cache.
+    cached: bool
+    #: With ``--ragops-judge-repeats``: the values of each repeat, and their spread.
+    repeats: list[float | None]
+    spread: float | None
+
+
+def check_number(value: object, field_name: str, *, upper: float | None = None) -> float | None:
+    """A finite, non-negative float (or None); NaN, inf, negatives and bools are refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:  # numpy scalars and the like
+            import numbers
+
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError
+            value = float(value)
+        except (TypeError, ValueError):
+            raise RagopsError(
+                f"must be a number, got {type(value).__name__} {value!r}", field=field_name
+            ) from None
+    number = float(value)
+    if not math.isfinite(number):
+        raise RagopsError(f"must be a finite number, got {number!r}", field=field_name)
+    if number < 0:
+        raise RagopsError(f"must be >= 0, got {number!r}", field=field_name)
+    if upper is not None and number > upper:
+        raise RagopsError(f"must be <= {upper:g}, got {number!r}", field=field_name)
+    return number
+
+
+def check_usage(usage: Mapping[str, Any] | None, field_name: str = "usage") -> None:
+    """Token counts must be finite whole numbers >= 0 (nested dicts are left as they are)."""
+    if usage is None:
+        return
+    for key, value in usage.items():
+        if isinstance(value, dict | list | str) or value is None:
+            continue
+        checked = check_number(value, f"{field_name}.{key}")
+        if checked is not None and checked != int(checked):
+            raise RagopsError(f"must be a whole number, got {value!r}", field=f"{field_name}.{key}")
+
+
+def score_dict(score: Score) -> ScoreDict:
+    """A checked :class:`Score` as stored in a record (only the fields that say something)."""
+    out = ScoreDict(value=score.value, judge=score.judge, error=score.error)
+    if score.rationale:
+        out["rationale"] = score.rationale
+    if not score.applicable:
+        out["applicable"] = False
+    if score.cost_usd is not None:
+        out["cost_usd"] = score.cost_usd
+    if score.cached:
+        out["cached"] = True
+    return out
+
+
+def _load_score(metric: str, v: Mapping[str, Any], where: str) -> ScoreDict:
+    value = v.get("value")
+    if value is not None:
+        value = check_number(value, f"{where}.scores.{metric}.value", upper=1.0)
+    out = ScoreDict(value=value, judge=str(v.get("judge", "")), error=v.get("error"))
+    for key in ("rationale", "applicable", "cost_usd", "cached", "repeats", "spread"):
+        if key in v:
+            out[key] = v[key]
+    if "cost_usd" in out and out["cost_usd"] is not None:
+        out["cost_usd"] = check_number(out["cost_usd"], f"{where}.scores.{metric}.cost_usd")
+    return out
+
+
+def _applicable(score: ScoreDict) -> bool:
+    return score.get("applicable", True) is not False
 
 
 @dataclass(slots=True)
@@ -65,6 +159,13 @@ class Record:
     latency_s: float | None = None
     #: Why the pipeline produced no answer, when it failed.
     error: str | None = None
+    #: Why the cost is unknown (names the model or the missing usage field).
+    cost_error: str | None = None
+    #: The prompt variant's lineage: ``{"name", "version", "hash"}``.
+    prompt: dict[str, str] | None = None
+    #: Position among the records of the same test and question with no case id, so
+    #: baselines can match them by (question, order).
+    ordinal: int = 0
 
     def value(self, metric: str) -> float | None:
         """The record's value for ``metric`` (quality score, ``cost_usd`` or ``latency_s``)."""
@@ -75,13 +176,26 @@ class Record:
         score = self.scores.get(metric)
         return None if score is None else score["value"]
 
+    def applies(self, metric: str) -> bool:
+        """False when the judge said ``metric`` does not apply to this record."""
+        score = self.scores.get(metric)
+        return score is None or _applicable(score)
+
+    def case_key(self) -> str:
+        """What identifies the case across variants and runs (its id, else the question)."""
+        return f"id:{self.case_id}" if self.case_id is not None else f"q:{self.question}"
+
     def passed(self) -> bool:
-        """True when the pipeline answered and every quality score is at least PASS_SCORE."""
+        """True when the pipeline answered and every applicable score is at least PASS_SCORE."""
         if self.error is not None or not self.scores:
             return False
-        return all(
-            s["value"] is not None and s["value"] >= PASS_SCORE for s in self.scores.values()
-        )
+        applicable = [s for s in self.scores.values() if _applicable(s)]
+        return all(s["value"] is not None and s["value"] >= PASS_SCORE for s in applicable)
+
+    def judge_cost(self) -> float | None:
+        """Judge spend behind this record's scores (None when no score reports any)."""
+        costs = [s.get("cost_usd") for s in self.scores.values() if s.get("cost_usd") is not None]
+        return math.fsum(c for c in costs if c is not None) if costs else None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (only builtins), for xdist and report.json."""
@@ -89,27 +203,30 @@ class Record:
             "test_id": self.test_id,
             "case_id": self.case_id,
             "variant": self.variant,
+            "prompt": None if self.prompt is None else dict(self.prompt),
             "question": self.question,
             "answer": self.answer,
             "contexts": list(self.contexts),
             "reference": self.reference,
             "scores": {k: dict(v) for k, v in self.scores.items()},
             "cost_usd": self.cost_usd,
+            "cost_error": self.cost_error,
             "usage": self.usage,
             "model": self.model,
             "latency_s": self.latency_s,
             "error": self.error,
+            "ordinal": self.ordinal,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Record:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(cls, data: Mapping[str, Any], where: str = "record") -> Record:
+        """Inverse of :meth:`to_dict`; values are checked again (NaN never gets in)."""
         scores: dict[str, ScoreDict] = {
-            str(k): ScoreDict(
-                value=v.get("value"), judge=str(v.get("judge", "")), error=v.get("error")
-            )
-            for k, v in dict(data.get("scores") or {}).items()
+            str(k): _load_score(str(k), v, where) for k, v in dict(data.get("scores") or {}).items()
         }
+        usage = data.get("usage")
+        check_usage(usage, f"{where}.usage")
+        prompt = data.get("prompt")
         return cls(
             test_id=str(data["test_id"]),
             case_id=data.get("case_id"),
@@ -119,11 +236,14 @@ class Record:
             contexts=[str(c) for c in data.get("contexts") or []],
             reference=data.get("reference"),
             scores=scores,
-            cost_usd=data.get("cost_usd"),
-            usage=data.get("usage"),
+            cost_usd=check_number(data.get("cost_usd"), f"{where}.cost_usd"),
+            usage=usage,
             model=data.get("model"),
-            latency_s=data.get("latency_s"),
+            latency_s=check_number(data.get("latency_s"), f"{where}.latency_s"),
             error=data.get("error"),
+            cost_error=data.get("cost_error"),
+            prompt=None if prompt is None else {str(k): str(v) for k, v in dict(prompt).items()},
+            ordinal=int(data.get("ordinal") or 0),
         )
 
 
@@ -143,6 +263,10 @@ class MetricSummary:
     p95: float | None
     maximum: float | None
     total: float | None
+    #: Records the metric does not apply to (no reference): neither missing nor scored.
+    not_applicable: int = 0
+    #: Distinct cases behind the values (the bootstrap's unit).
+    cases: int = 0
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -155,39 +279,84 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def bootstrap_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
-    """Seeded percentile-bootstrap interval for the mean (scipy), or None below 2 values.
+def bootstrap_ci(
+    values: Sequence[float],
+    confidence: float = 0.95,
+    *,
+    groups: Sequence[str] | None = None,
+) -> tuple[float, float] | None:
+    """Seeded bootstrap interval of the mean, resampling whole cases (scipy, BCa).
 
-    Identical values give a zero-width interval; the seed is fixed so a report is
-    reproducible from its records.
+    ``groups`` names each value's case: a case's records (its variants, its repeats)
+    move together, because they are not independent samples. The statistic is the
+    mean over all records of the drawn cases. BCa where it is defined, else the
+    percentile interval; None below two cases. The seed is fixed, so a report is
+    reproducible from its records; resamples are drawn in batches to bound memory.
     """
-    if len(values) < 2:
+    if groups is None:
+        groups = [str(i) for i in range(len(values))]
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for v, g in zip(values, groups, strict=True):
+        sums[g] = sums.get(g, 0.0) + v
+        counts[g] = counts.get(g, 0) + 1
+    if len(sums) < 2:
         return None
     if min(values) == max(values):
         return (values[0], values[0])
+    import warnings
+
     import numpy as np
     from scipy.stats import bootstrap
 
-    res = bootstrap(
-        (np.asarray(values, dtype=float),),
-        np.mean,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        confidence_level=confidence,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-        vectorized=True,
-    )
-    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
+    s = np.fromiter(sums.values(), dtype=float, count=len(sums))
+    c = np.fromiter(counts.values(), dtype=float, count=len(counts))
+
+    def ratio(a: Any, b: Any, axis: int = -1) -> Any:
+        return np.sum(a, axis=axis) / np.sum(b, axis=axis)
+
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # degenerate BCa falls back to percentile
+            res = bootstrap(
+                (s, c),
+                ratio,
+                paired=True,
+                n_resamples=BOOTSTRAP_RESAMPLES,
+                batch=BOOTSTRAP_BATCH,
+                confidence_level=confidence,
+                method=method,
+                rng=np.random.default_rng(BOOTSTRAP_SEED),
+                vectorized=True,
+            )
+        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if math.isfinite(low) and math.isfinite(high):
+            return (low, high)
+    return None
 
 
-def summarize(metric: str, records: Sequence[Record]) -> MetricSummary:
+def summarize(metric: str, records: Sequence[Record], *, intervals: bool = True) -> MetricSummary:
     """Summarise ``metric`` over ``records``; missing values are counted, not imputed."""
-    values = [v for r in records if (v := r.value(metric)) is not None]
-    missing = len(records) - len(values)
+    values: list[float] = []
+    groups: list[str] = []
+    not_applicable = 0
+    for r in records:
+        if not r.applies(metric):
+            not_applicable += 1
+            continue
+        v = r.value(metric)
+        if v is not None:
+            values.append(v)
+            groups.append(r.case_key())
+    missing = len(records) - not_applicable - len(values)
+    cases = len(set(groups))
     if not values:
-        return MetricSummary(metric, len(records), missing, *([None] * 8))
+        return MetricSummary(
+            metric, len(records), missing, mean=None, ci_low=None, ci_high=None, minimum=None,
+            p50=None, p95=None, maximum=None, total=None, not_applicable=not_applicable, cases=0,
+        )  # fmt: skip
     ordered = sorted(values)
-    ci = bootstrap_ci(values)
+    ci = bootstrap_ci(values, groups=groups) if intervals else None
     return MetricSummary(
         metric=metric,
         n=len(records),
@@ -200,6 +369,8 @@ def summarize(metric: str, records: Sequence[Record]) -> MetricSummary:
         p95=_percentile(ordered, 0.95),
         maximum=ordered[-1],
         total=math.fsum(values),
+        not_applicable=not_applicable,
+        cases=cases,
     )
 
 
@@ -219,16 +390,18 @@ def aggregate(
     """Named aggregates over ``records`` plus the per-metric summaries behind them.
 
     Names: ``<metric>_mean|_min|_p50|_p95|_max|_ci_low|_ci_high`` for quality metrics;
-    ``total_cost_usd``, ``cost_per_query_usd``, ``cost_max_usd``; ``latency_mean_s``,
-    ``latency_p50_s``, ``latency_p95_s``, ``latency_max_s``; ``pass_rate``, ``error_rate``
-    and ``records``. An aggregate over a metric with any missing value is still
-    computed over the values present; :mod:`pytest_ragops.gates` fails gates on it.
-    Cost totals are None when any cost is unknown: a partial sum would understate it.
+    ``total_cost_usd``, ``cost_per_query_usd``, ``cost_max_usd``; ``judge_cost_usd``;
+    ``latency_mean_s``, ``latency_p50_s``, ``latency_p95_s``, ``latency_max_s``;
+    ``pass_rate``, ``error_rate`` and ``records``. An aggregate over a metric with any
+    missing value is still computed over the values present; :mod:`pytest_ragops.gates`
+    fails gates on it. Cost totals are None when any cost is unknown: a partial sum
+    would understate it. Intervals resample cases (see :func:`bootstrap_ci`).
     """
     out: dict[str, float | None] = {}
     summaries: dict[str, MetricSummary] = {}
     for metric in metrics_present(records):
-        s = summarize(metric, records)
+        quality = metric not in ("cost_usd", "latency_s")
+        s = summarize(metric, records, intervals=quality)
         summaries[metric] = s
         if metric == "cost_usd":
             known = s.missing == 0 and s.total is not None
@@ -249,6 +422,9 @@ def aggregate(
             out[f"{metric}_ci_low"] = s.ci_low
             out[f"{metric}_ci_high"] = s.ci_high
     n = len(records)
+    judge_costs = [c for r in records if (c := r.judge_cost()) is not None]
+    if judge_costs:
+        out["judge_cost_usd"] = math.fsum(judge_costs)
     out["records"] = float(n)
     out["pass_rate"] = sum(r.passed() for r in records) / n if n else None
     out["error_rate"] = sum(r.error is not None for r in records) / n if n else None

@@ -13,20 +13,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.errors import RagopsUsageError
-from pytest_ragops.gates import Gate, parse_gates, parse_threshold
+from pytest_ragops.gates import Gate, merge_gates, parse_gates, parse_threshold
+from pytest_ragops.judge.base import QUALITY_METRICS
+from pytest_ragops.judge.registry import JUDGE_NAMES, describe_auto, resolve_judge_name
 from pytest_ragops.pyproject import pyproject_path
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pytest
+
+    from pytest_ragops.pricing import Price
 
 __all__ = ["JUDGES", "Settings", "load_pyproject", "settings_from_config"]
 
-#: Values accepted by ``--ragops-judge`` in this release.
-JUDGES = ("auto", "offline")
+#: Values accepted by ``--ragops-judge`` (defined once, in the judge registry).
+JUDGES = JUDGE_NAMES
 
 _KNOWN_KEYS = frozenset(
-    {"eval", "judge", "concurrency", "thresholds", "report", "markdown", "baseline", "corpus"}
-)
+    {
+        "eval", "judge", "concurrency", "thresholds", "report", "markdown", "baseline",
+        "corpus", "prices",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +48,28 @@ class Settings:
     thresholds: tuple[Gate, ...] = ()
     report: Path = Path(".ragops/report.json")
     markdown: Path = Path(".ragops/report.md")
-    baseline: Path | None = None
+    #: An earlier report: a path, or a tracking spec such as ``mlflow:branch=main``.
+    baseline: Path | str | None = None
     #: Where the corpus version comes from (``.dvc`` file, ``dvc.lock`` or tracked dir).
     corpus: str | None = None
     #: The project root, where reports and corpus lookups are anchored.
     root: Path = field(default_factory=Path.cwd)
+    #: Quality metrics to judge, in canonical order.
+    metrics: tuple[str, ...] = QUALITY_METRICS
+    #: Model prices: the built-in table overridden by ``[tool.ragops.prices]``.
+    prices: Mapping[str, Price] | None = None
+    #: The whole ``[tool.ragops]`` table, for sub-plugins that read their own keys.
+    raw_pyproject: Mapping[str, Any] = field(default_factory=dict)
+    #: Where ``raw_pyproject`` came from.
+    pyproject: Path | None = None
 
     def resolved_judge(self) -> str:
-        """The judge ``auto`` stands for: offline until an LLM judge is available."""
-        return "offline" if self.judge == "auto" else self.judge
+        """The judge ``auto`` stands for (see :mod:`pytest_ragops.judge.registry`)."""
+        return resolve_judge_name(self.judge)
+
+    def judge_description(self) -> str:
+        """The judge and, for ``auto``, why it was chosen; for the report header."""
+        return describe_auto(self.judge)
 
 
 def load_pyproject(path: Path) -> dict[str, Any]:
@@ -120,10 +142,16 @@ def settings_from_config(config: pytest.Config) -> Settings:
     raw_thresholds = table.get("thresholds", {})
     if not isinstance(raw_thresholds, dict):
         raise RagopsUsageError("must be a table of METRIC = VALUE", path=src, field="thresholds")
-    gates: dict[str, Gate] = {g.key: g for g in parse_gates(raw_thresholds, f"{src}: thresholds")}
-    for text in opt.ragops_threshold or []:
-        gate = parse_threshold(text)
-        gates[gate.key] = gate  # the command line wins over pyproject, key by key
+    from_file = parse_gates(raw_thresholds, f"{src}: thresholds")
+    from_cli = merge_gates(parse_threshold(t) for t in opt.ragops_threshold or [])
+    # The command line wins over pyproject per aggregate (faithfulness == faithfulness_mean).
+    gates: list[Gate] = merge_gates(from_file, from_cli)
+
+    prices = None
+    if "prices" in table:
+        from pytest_ragops.pricing import parse_prices
+
+        prices = parse_prices(table["prices"], src)
 
     cwd = Path.cwd()
 
@@ -150,10 +178,53 @@ def settings_from_config(config: pytest.Config) -> Settings:
         eval=eval_on,
         judge=judge,
         concurrency=concurrency,
-        thresholds=tuple(gates.values()),
+        thresholds=tuple(gates),
         report=report,
         markdown=markdown,
-        baseline=pick("baseline", None),
+        baseline=_baseline(opt.ragops_baseline, table.get("baseline"), cwd, base, src),
         corpus=corpus,
         root=base,
+        prices=prices,
+        raw_pyproject=dict(table),
+        pyproject=pyproject,
     )
+
+
+def _baseline(
+    cli: str | None, file_value: object, cwd: Path, base: Path, src: str
+) -> Path | str | None:
+    """A baseline path, or a ``scheme:spec`` string (``mlflow:branch=main``) kept as is."""
+    for value, where, anchor in ((cli, "--ragops-baseline", cwd), (file_value, src, base)):
+        if value is None or value == "":
+            continue
+        if isinstance(value, str) and value.startswith("mlflow:"):
+            return value
+        return _path(value, anchor, where, "baseline")
+    return None
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Fail before any test when a report could not be written there (exit 4, one line).
+
+    Creates nothing: the nearest existing ancestor must be a writable directory and
+    nothing on the way may be a file.
+    """
+    import os
+
+    if path.is_dir():
+        raise RagopsUsageError("is a directory, not a file", path=str(path), field=option)
+    parent = path.parent
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise RagopsUsageError(
+            f"cannot write the report there ({parent} is not a directory)",
+            path=str(path),
+            field=option,
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise RagopsUsageError(
+            "cannot write the report there (permission denied)", path=str(path), field=option
+        )

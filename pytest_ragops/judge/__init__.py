@@ -1,13 +1,19 @@
-"""Scoring: the judge protocol, the offline judge, and :func:`make_judge`.
+"""Scoring: the judge protocol, the built-in judges and :func:`make_judge`.
 
-Further judges (Anthropic, ragas, the cache wrapper) plug in here as their issues land.
+Judges are named once, in :mod:`pytest_ragops.judge.registry`; another plugin can
+supply its own through the ``pytest_ragops_make_judge`` hook.
 """
 
 from __future__ import annotations
 
-from pytest_ragops.errors import RagopsUsageError
-from pytest_ragops.judge.base import QUALITY_METRICS, Judge, Sample, Score
+from typing import TYPE_CHECKING, Any
+
+from pytest_ragops.judge.base import QUALITY_METRICS, Judge, Sample, Score, SyncJudge
 from pytest_ragops.judge.offline import OfflineJudge
+from pytest_ragops.judge.registry import JUDGE_NAMES, build_judge, resolve_judge_name
+
+if TYPE_CHECKING:
+    from pytest_ragops.settings import Settings
 
 __all__ = [
     "JUDGE_NAMES",
@@ -16,23 +22,23 @@ __all__ = [
     "OfflineJudge",
     "Sample",
     "Score",
+    "SyncJudge",
     "make_judge",
+    "resolve_judge_name",
 ]
 
-#: Judge names :func:`make_judge` accepts today.
-JUDGE_NAMES: tuple[str, ...] = ("auto", "offline")
 
+def make_judge(settings: Settings | str, hook: Any = None) -> Judge | SyncJudge:
+    """The session's judge: a plugin's (``pytest_ragops_make_judge``), else a built-in one.
 
-def make_judge(name: str) -> Judge:
-    """Return the judge called ``name`` (the ``--ragops-judge`` value).
+    ``settings`` may also be a plain judge name, for library and CLI use.
 
-    ``auto`` is the offline judge until the Anthropic judge lands; then it will pick
-    Anthropic when ``ANTHROPIC_API_KEY`` is set.
-
-    :raises RagopsUsageError: ``name`` is not a judge this version provides.
+    :raises RagopsUsageError: unknown name, missing API key, bad judge option.
     """
-    if name in ("auto", "offline"):
-        return OfflineJudge()
-    raise RagopsUsageError(
-        f"unknown judge {name!r}; choose from {', '.join(JUDGE_NAMES)}", path="--ragops-judge"
-    )
+    if isinstance(settings, str):
+        return build_judge(settings)
+    if hook is not None:
+        supplied = hook.pytest_ragops_make_judge(settings=settings)
+        if supplied is not None:
+            return supplied  # type: ignore[no-any-return]
+    return build_judge(settings.judge, settings)

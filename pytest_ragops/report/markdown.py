@@ -91,7 +91,7 @@ def _gate_table(gates: list[dict[str, Any]]) -> list[str]:
         scope = "suite" if g["scope"] == "suite" else code(g["scope"])
         lines.append(
             f"| {mark} | `{g['aggregate']}` | {scope} | {_num(g['value'], 4)} | "
-            f"{op} {g['bound']:g} | {escape(g.get('reason') or '')} |"
+            f"{op} {g['bound']:g} | {escape(g.get('reason') or g.get('note') or '')} |"
         )
     if len(ordered) > MAX_TABLE_ROWS:
         rest = ordered[MAX_TABLE_ROWS:]
@@ -156,13 +156,27 @@ def _variant_rows(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _applicable_values(r: dict[str, Any]) -> list[float | None]:
+    """A record's scores that count: a metric that does not apply is not a low score."""
+    return [
+        s.get("value")
+        for s in r.get("scores", {}).values()
+        if s.get("applicable", True) is not False
+    ]
+
+
 def _worst(records: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
-    def key(r: dict[str, Any]) -> tuple[float, str]:
+    """Failed calls first, then missing scores (judge errors), then the lowest real score."""
+
+    def key(r: dict[str, Any]) -> tuple[int, float, str]:
+        ident = f"{r.get('case_id')}\x00{r.get('variant')}"
         if r.get("error"):
-            return (-1.0, str(r.get("case_id")))
-        vals = [s.get("value") for s in r.get("scores", {}).values()]
-        low = min((v if v is not None else -0.5) for v in vals) if vals else -0.5
-        return (low, str(r.get("case_id")))
+            return (0, 0.0, ident)
+        vals = _applicable_values(r)
+        if any(v is None for v in vals):
+            return (1, 0.0, ident)
+        present = [v for v in vals if v is not None]
+        return (2, min(present) if present else 1.0, ident)
 
     # Two tests scoring the same case and variant identically show it once.
     worst: list[dict[str, Any]] = []
@@ -182,6 +196,26 @@ def _worst(records: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
     return worst
 
 
+def _cell(score: dict[str, Any] | None) -> str:
+    if not score:
+        return "—"
+    if score.get("applicable", True) is False:
+        return "n/a"
+    if score.get("value") is None:
+        return "error"
+    return _num(score.get("value"))
+
+
+def _why(r: dict[str, Any], limit: int) -> str:
+    """The judge's reasons for the record's low or missing scores."""
+    parts = []
+    for metric, score in r.get("scores", {}).items():
+        text = score.get("error") if score.get("value") is None else score.get("rationale")
+        if text and score.get("applicable", True) is not False:
+            parts.append(f"{metric}: {text}")
+    return escape("; ".join(parts), limit)
+
+
 def _worst_section(report: dict[str, Any], limit: int) -> list[str]:
     records = report.get("records", [])
     if not records:
@@ -192,16 +226,16 @@ def _worst_section(report: dict[str, Any], limit: int) -> list[str]:
         "",
         f"<details><summary>{len(worst)} worst cases</summary>",
         "",
-        "| case | variant | " + " | ".join(cols) + " | question | answer |",
-        "|---|---|" + "---|" * (len(cols) + 2),
+        "| case | variant | " + " | ".join(cols) + " | question | answer | why |",
+        "|---|---|" + "---|" * (len(cols) + 3),
     ]
     for r in worst:
         scores = r.get("scores", {})
-        vals = " | ".join(_num((scores.get(m) or {}).get("value")) for m in cols)
+        vals = " | ".join(_cell(scores.get(m)) for m in cols)
         answer = f"error: {r['error']}" if r.get("error") else r.get("answer")
         lines.append(
             f"| {escape(r.get('case_id'), 60)} | {escape(r.get('variant') or '', 40)} | {vals} | "
-            f"{escape(r.get('question'), limit)} | {escape(answer, limit)} |"
+            f"{escape(r.get('question'), limit)} | {escape(answer, limit)} | {_why(r, limit)} |"
         )
     lines += ["", "</details>"]
     return lines
@@ -260,7 +294,9 @@ def _render(report: dict[str, Any], limit: int, max_rows: int) -> str:
     summary = report.get("summary", {})
     gates: list[dict[str, Any]] = report.get("gates", [])
     failed = summary.get("gates_failed", 0)
-    mark = "❌" if failed or summary.get("errors") else "✅"
+    # The verdict is the report's own: a pass only when every gate passed and pytest
+    # succeeded. A report without the field (an old one) is never shown as a pass.
+    mark = "✅" if summary.get("passed") is True and not summary.get("errors") else "❌"
     if gates:
         verdict = (
             f"{failed} of {len(gates)} gates failed" if failed else f"all {len(gates)} gates passed"
@@ -273,7 +309,11 @@ def _render(report: dict[str, Any], limit: int, max_rows: int) -> str:
         f"### {mark} ragops: {verdict} · {summary.get('records', 0)} records · judge {judge}",
         "",
     ]
-    if summary.get("errors"):
+    for reason in summary.get("failures", []):
+        lines.append(f"- **{escape(reason, 200)}**")
+    if summary.get("failures"):
+        lines.append("")
+    elif summary.get("errors"):
         lines += [f"**{summary['errors']} pipeline calls failed.**", ""]
     if gates:
         lines += [*_gate_table(gates), ""]

@@ -21,11 +21,15 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from pytest_ragops.gates import GateResult
+    from pytest_ragops.results import MetricSummary
+
+    Aggregates = tuple[dict[str, float | None], dict[str, MetricSummary]]
 
 __all__ = [
     "REPORT_VERSION",
     "build_report",
     "compare_reports",
+    "finalize_report",
     "load_report",
     "write_report",
     "write_text_atomic",
@@ -35,16 +39,41 @@ __all__ = [
 REPORT_VERSION = 1
 #: A case regressed when a quality score fell by at least this much against the baseline.
 REGRESSION_DELTA = 0.05
+#: A judge that disagrees with itself by more than this between repeats is flagged.
+SPREAD_BOUND = 0.2
 
 
-def _summary_dict(records: Sequence[Record]) -> dict[str, Any]:
-    values, summaries = aggregate(records)
-    return {
+def _summary_dict(
+    records: Sequence[Record], aggregates: Aggregates | None = None
+) -> dict[str, Any]:
+    values, summaries = aggregates if aggregates is not None else aggregate(records)
+    out: dict[str, Any] = {
         "metrics": values,
         "intervals": {
             m: [s.ci_low, s.ci_high] for m, s in summaries.items() if s.ci_low is not None
         },
         "missing": {m: s.missing for m, s in summaries.items() if s.missing},
+    }
+    not_applicable = {m: s.not_applicable for m, s in summaries.items() if s.not_applicable}
+    if not_applicable:
+        out["not_applicable"] = not_applicable
+    spreads = _spreads(records)
+    if spreads:
+        out["judge_spread"] = spreads
+    return out
+
+
+def _spreads(records: Sequence[Record]) -> dict[str, dict[str, float]]:
+    """Per metric, the mean and largest spread between judge repeats (when repeated)."""
+    by_metric: dict[str, list[float]] = {}
+    for r in records:
+        for metric, score in r.scores.items():
+            spread = score.get("spread")
+            if isinstance(spread, int | float) and not isinstance(spread, bool):
+                by_metric.setdefault(metric, []).append(float(spread))
+    return {
+        m: {"mean": sum(v) / len(v), "max": max(v), "flagged": max(v) > SPREAD_BOUND}
+        for m, v in by_metric.items()
     }
 
 
@@ -60,20 +89,29 @@ def build_report(
     run: Mapping[str, Any] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_path: str | None = None,
+    aggregates: Aggregates | None = None,
+    judge_info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the report dict (only builtins) from records and gate outcomes."""
+    """Assemble the report dict (only builtins) from records and gate outcomes.
+
+    ``summary.passed`` here covers the gates only; :func:`finalize_report` folds in
+    pytest's outcome once the session is over.
+    """
     from pytest_ragops import __version__
 
-    suite = _summary_dict(records)
+    suite = _summary_dict(records, aggregates)
     variants = sorted({r.variant for r in records if r.variant is not None})
     tests = sorted({r.test_id for r in records})
+    prompts = {r.variant: dict(r.prompt) for r in records if r.variant is not None and r.prompt}
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
         "tool": {"name": "pytest-ragops", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "judge": judge,
         "judges": _judges(records),
+        "judge_info": dict(judge_info or {}),
         "models": sorted({r.model for r in records if r.model}),
+        "prompts": dict(sorted(prompts.items())),
         "run": dict(run or {}),
         "summary": {
             "records": len(records),
@@ -94,49 +132,122 @@ def build_report(
     return report
 
 
-def _case_key(rec: Mapping[str, Any]) -> str:
-    return f"{rec.get('test_id')}::{rec.get('case_id')}::{rec.get('variant')}"
+def finalize_report(
+    report: dict[str, Any],
+    *,
+    exitstatus: int,
+    outcomes: Mapping[str, int],
+    lost_workers: Sequence[str] = (),
+    failures: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Fold pytest's outcome into the verdict: a pass needs every gate passed **and**
+    no failed or errored test, no interruption and no lost worker.
+
+    ``failures`` are further one-line reasons (a judge that could not be closed, ...).
+    """
+    summary = report["summary"]
+    summary["gates"] = len(report["gates"])
+    summary["gates_failed"] = sum(not g["passed"] for g in report["gates"])
+    reasons: list[str] = []
+    if summary["gates_failed"]:
+        reasons.append(f"{summary['gates_failed']} of {summary['gates']} gates failed")
+    failed, errors = outcomes.get("failed", 0), outcomes.get("errors", 0)
+    if failed:
+        reasons.append(f"{failed} tests failed")
+    if errors:
+        reasons.append(f"{errors} tests errored")
+    if lost_workers:
+        reasons.append(f"lost xdist workers: {', '.join(lost_workers)}")
+    # pytest.ExitCode: 2 interrupted, 3 internal error, 4 usage error, 5 no tests ran.
+    if exitstatus in (2, 3, 4):
+        names = {2: "interrupted", 3: "an internal error", 4: "a usage error"}
+        reasons.append(f"pytest ended with {names[exitstatus]} (exit {exitstatus})")
+    if exitstatus == 5:
+        reasons.append("pytest collected no tests (exit 5)")
+    if exitstatus == 1 and not (failed or errors or summary["gates_failed"] or lost_workers):
+        reasons.append("pytest reported failures (exit 1)")
+    reasons.extend(failures)
+    summary["failures"] = reasons
+    summary["passed"] = not reasons
+    report["run"]["pytest_exitstatus"] = int(exitstatus)
+    report["run"]["pytest_outcomes"] = dict(sorted(outcomes.items()))
+    if lost_workers:
+        report["run"]["lost_workers"] = list(lost_workers)
+    return report
+
+
+def case_key(rec: Mapping[str, Any]) -> str:
+    """A record's identity across runs: test, case id and variant.
+
+    Records without a case id are keyed by their question and order among records of
+    the same test, question and variant, so two such records never collide.
+    """
+    case = rec.get("case_id")
+    ident = f"id={case}" if case is not None else f"q={rec.get('question')}#{rec.get('ordinal', 0)}"
+    return f"{rec.get('test_id')}::{ident}::{rec.get('variant')}"
+
+
+def _applicable(score: Mapping[str, Any]) -> bool:
+    return score.get("applicable", True) is not False
 
 
 def compare_reports(
     baseline: Mapping[str, Any], current: Mapping[str, Any], path: str | None = None
 ) -> dict[str, Any]:
-    """Deltas of the suite aggregates and the cases whose quality fell.
+    """Deltas of the suite aggregates and the cases that got worse.
 
-    Cases are matched by test, case id and variant; a case regressed when any quality
-    score fell by :data:`REGRESSION_DELTA` or more, or lost its score.
+    Cases are matched by :func:`case_key`. A case regressed when a quality score fell
+    by :data:`REGRESSION_DELTA` or more, lost its score, when its pipeline call now
+    fails, or when the case vanished from the run. Two identical runs show none.
     """
     base_metrics: Mapping[str, Any] = baseline.get("metrics", {})
     deltas: dict[str, float | None] = {}
     for name, value in current.get("metrics", {}).items():
         old = base_metrics.get(name)
         deltas[name] = value - old if value is not None and old is not None else None
-    old_records = {_case_key(r): r for r in baseline.get("records", [])}
+    old_records = {case_key(r): r for r in baseline.get("records", [])}
+    new_keys: set[str] = set()
     regressed: list[dict[str, Any]] = []
+
+    def entry(rec: Mapping[str, Any], drops: dict[str, float | None], why: str) -> None:
+        regressed.append(
+            {
+                "test_id": rec.get("test_id"),
+                "case_id": rec.get("case_id"),
+                "variant": rec.get("variant"),
+                "question": rec.get("question"),
+                "deltas": drops,
+                "reason": why,
+            }
+        )
+
     for rec in current.get("records", []):
-        old = old_records.get(_case_key(rec))
+        key = case_key(rec)
+        new_keys.add(key)
+        old = old_records.get(key)
         if old is None:
             continue
+        if rec.get("error") and not old.get("error"):
+            entry(rec, {}, f"now fails: {rec.get('error')}")
+            continue
         drops: dict[str, float | None] = {}
-        for metric, score in rec.get("scores", {}).items():
-            old_value = old.get("scores", {}).get(metric, {}).get("value")
-            new_value = score.get("value")
-            if old_value is None:
+        for metric, old_score in old.get("scores", {}).items():
+            old_value = old_score.get("value")
+            if old_value is None or not _applicable(old_score):
                 continue
+            score = rec.get("scores", {}).get(metric)
+            new_value = None if score is None else score.get("value")
             if new_value is None:
                 drops[metric] = None
             elif old_value - new_value >= REGRESSION_DELTA:
                 drops[metric] = new_value - old_value
         if drops:
-            regressed.append(
-                {
-                    "test_id": rec.get("test_id"),
-                    "case_id": rec.get("case_id"),
-                    "variant": rec.get("variant"),
-                    "question": rec.get("question"),
-                    "deltas": drops,
-                }
-            )
+            lost = [m for m, d in drops.items() if d is None]
+            why = f"lost {', '.join(lost)}" if lost else "scores fell"
+            entry(rec, drops, why)
+    for key, old in old_records.items():
+        if key not in new_keys:
+            entry(old, {}, "missing from this run")
     return {
         "path": path,
         "created": baseline.get("created"),
@@ -155,6 +266,8 @@ def write_text_atomic(text: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; a report is an ordinary file (0644 under umask 022).
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -163,17 +276,29 @@ def write_text_atomic(text: str, path: Path) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a report may hold")
+
+
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read a report written by pytest-ragops, refusing other shapes with a one-line error."""
     where = str(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise RagopsError("report not found", path=where) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RagopsError(f"cannot read report ({exc.__class__.__name__})", path=where) from None
     except json.JSONDecodeError as exc:
         raise RagopsError(f"invalid JSON at line {exc.lineno}: {exc.msg}", path=where) from None
+    except ValueError as exc:  # NaN / Infinity: would poison every delta
+        raise RagopsError(str(exc), path=where) from None
     if not isinstance(data, dict):
         raise RagopsError("expected a JSON object", path=where)
     version = data.get("version")

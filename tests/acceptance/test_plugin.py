@@ -97,6 +97,7 @@ def test_met_threshold_exits_0_and_writes_reports(project: pytest.Pytester) -> N
         "gates": 1,
         "gates_failed": 0,
         "passed": True,
+        "failures": [],
     }
     assert {r["case_id"] for r in report["records"]} == {"capital", "river"}
     assert all(

@@ -219,7 +219,10 @@ def test_quality_gate_fails_on_a_missing_score(key: str) -> None:
 
 def test_quality_gate_fails_on_a_pipeline_error() -> None:
     result = _one("faithfulness", 0.0, [_rec(1.0), _rec(error="boom")])
-    assert (result.passed, result.reason) == (False, "1 of 2 records have no faithfulness score")
+    assert (result.passed, result.reason) == (
+        False,
+        "1 of 2 records have no faithfulness score (1 pipeline calls failed)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,6 +296,7 @@ def test_scope_and_to_dict() -> None:
         "value": 0.5,
         "passed": False,
         "reason": "0.5 is below 0.8",
+        "note": None,
     }
     assert json.loads(json.dumps(data)) == data
 

@@ -184,10 +184,10 @@ def test_metrics_present_orders_quality_first_then_extra() -> None:
 
 def test_aggregate_names_and_values() -> None:
     records = [
-        _rec(1.0, relevancy=0.5, cost=0.001, latency=1.0),
-        _rec(0.5, relevancy=0.25, cost=0.003, latency=3.0),
-        _rec(0.0, relevancy=1.0, cost=0.002, latency=2.0),
-        _rec(0.75, relevancy=0.75, cost=0.002, latency=6.0),
+        _rec(1.0, relevancy=0.5, cost=0.001, latency=1.0, case_id="c1"),
+        _rec(0.5, relevancy=0.25, cost=0.003, latency=3.0, case_id="c2"),
+        _rec(0.0, relevancy=1.0, cost=0.002, latency=2.0, case_id="c3"),
+        _rec(0.75, relevancy=0.75, cost=0.002, latency=6.0, case_id="c4"),
     ]
     out, summaries = aggregate(records)
     faith = [1.0, 0.5, 0.0, 0.75]
@@ -362,3 +362,58 @@ def test_best_variant_none_when_no_variant_has_a_value() -> None:
     result = _variant_result({"a": {"faith": None, "cost": None}})
     assert result.best_variant() is None
     assert result.best_variant("cost_per_query_usd") is None
+
+
+# -- issue 8: intervals by case, values checked, not-applicable metrics -----------------
+
+
+def test_interval_resamples_cases_not_records() -> None:
+    """Variants of a case move together: one case scored by 4 variants is one sample."""
+    one_case = [
+        _rec(v, case_id="only", variant=f"v{i}") for i, v in enumerate([0.1, 0.9, 0.5, 0.7])
+    ]
+    _, summaries = aggregate(one_case)
+    assert summaries["faithfulness"].cases == 1
+    assert summaries["faithfulness"].ci_low is None  # one case: no interval
+
+    rng = random.Random(7)
+    recs = [
+        _rec(rng.random(), case_id=f"c{c}", variant=f"v{v}") for c in range(20) for v in range(3)
+    ]
+    by_case = bootstrap_ci(
+        [r.value("faithfulness") or 0.0 for r in recs], groups=[r.case_key() for r in recs]
+    )
+    naive = bootstrap_ci([r.value("faithfulness") or 0.0 for r in recs])
+    assert by_case is not None
+    assert naive is not None
+    # Same seed, same data: the case-level interval is reproducible.
+    assert by_case == bootstrap_ci(
+        [r.value("faithfulness") or 0.0 for r in recs], groups=[r.case_key() for r in recs]
+    )
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -1.0, True, "0.5"])
+def test_from_dict_refuses_bad_numbers(bad: Any) -> None:
+    from pytest_ragops.errors import RagopsError
+
+    data = FULL_RECORD.to_dict()
+    data["latency_s"] = bad
+    with pytest.raises(RagopsError):
+        Record.from_dict(data)
+    data = FULL_RECORD.to_dict()
+    data["scores"]["faithfulness"]["value"] = bad
+    with pytest.raises(ValueError, match="value"):  # RagopsError is a ValueError
+        Record.from_dict(data)
+
+
+def test_not_applicable_is_neither_missing_nor_zero() -> None:
+    na = ScoreDict(value=None, judge="offline:x", error="no reference")
+    na["applicable"] = False
+    recs = [_rec(0.9, case_id="a"), _rec(0.8, case_id="b")]
+    recs[1].scores["context_recall"] = na
+    recs[0].scores["context_recall"] = ScoreDict(value=0.6, judge="offline:x", error=None)
+    out, summaries = aggregate(recs)
+    assert summaries["context_recall"].missing == 0
+    assert summaries["context_recall"].not_applicable == 1
+    assert out["context_recall_mean"] == pytest.approx(0.6)
+    assert recs[1].passed()  # a metric that does not apply does not fail the record

@@ -14,8 +14,28 @@ from pytest_ragops.cases import Case
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
 from pytest_ragops.judge.offline import METHODS, OfflineJudge
+from pytest_ragops.judge.validate import CheckedJudge
 from pytest_ragops.results import Record
 from pytest_ragops.runner import PipelineFailed, Ragops
+from pytest_ragops.session import EvalSession
+
+_SESSIONS: list[EvalSession] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sessions() -> Any:
+    yield
+    while _SESSIONS:
+        _SESSIONS.pop().close()
+
+
+def _make(judge: Any, concurrency: int, sink: list[Record], **kw: Any) -> Ragops:
+    """A Ragops bound to a fresh eval session (closed after the test)."""
+    session = EvalSession(concurrency)
+    session.judge = CheckedJudge(judge, run_sync=session.in_pool)
+    _SESSIONS.append(session)
+    return Ragops(TEST_ID if "test_id" not in kw else kw.pop("test_id"), session, sink, **kw)
+
 
 CONTEXT = (
     "pg_basebackup makes a physical base backup of a running cluster over the replication protocol."
@@ -34,7 +54,7 @@ def _cases(n: int) -> list[Case]:
 
 def _ragops(concurrency: int = 4) -> tuple[Ragops, list[Record]]:
     sink: list[Record] = []
-    return Ragops(TEST_ID, OfflineJudge(), concurrency, sink), sink
+    return _make(OfflineJudge(), concurrency, sink), sink
 
 
 def _answer(case: Case, **extra: Any) -> dict[str, Any]:
@@ -157,14 +177,16 @@ def test_record_bad_input(answer: Any, contexts: Any, message: str) -> None:
 
 def test_judge_failure_is_a_missing_score_not_an_exception() -> None:
     sink: list[Record] = []
-    ragops = Ragops(TEST_ID, _BrokenJudge(), 2, sink)
+    ragops = _make(_BrokenJudge(), 2, sink)
     scores = ragops.record(QUESTION, ANSWER, [CONTEXT])
-    assert scores == {"faithfulness": None}
-    assert sink[0].scores["faithfulness"] == {
-        "value": None,
-        "judge": "broken",
-        "error": "judge broken failed: RuntimeError: judge is down",
-    }
+    # Every metric gets its own error entry: never one stand-in for the whole sample.
+    assert scores == dict.fromkeys(QUALITY_METRICS)
+    for metric in QUALITY_METRICS:
+        assert sink[0].scores[metric] == {
+            "value": None,
+            "judge": "broken",
+            "error": "judge broken failed: RuntimeError: judge is down",
+        }
     assert not sink[0].passed()
 
 
@@ -381,10 +403,13 @@ def test_pipeline_exception_raises_after_keeping_every_record(is_async: bool) ->
             {"answer": ANSWER, "contexts": CONTEXT},
             "RagopsError: contexts: contexts must be a list of strings, got str",
         ),
-        ({"answer": ANSWER, "contexts": 5}, "TypeError: 'int' object is not iterable"),
+        (
+            {"answer": ANSWER, "contexts": 5},
+            "RagopsError: contexts: contexts must be a list of strings, got int",
+        ),
         (
             {"answer": ANSWER, "contexts": [], "latency_s": "slow"},
-            "ValueError: could not convert string to float: 'slow'",
+            "RagopsError: latency_s: must be a number, got str 'slow'",
         ),
     ],
 )
@@ -407,7 +432,9 @@ def test_object_output_with_attributes() -> None:
     class Output:
         answer: str
         contexts: list[str] = field(default_factory=lambda: [CONTEXT])
-        usage: dict[str, int] = field(default_factory=lambda: {"output_tokens": 1_000_000})
+        usage: dict[str, int] = field(
+            default_factory=lambda: {"input_tokens": 0, "output_tokens": 1_000_000}
+        )
         model: str = "claude-sonnet-4-5"
 
     ragops, _ = _ragops()
@@ -485,7 +512,6 @@ def test_async_pipeline_inside_a_running_event_loop() -> None:
 
     from pytest_ragops.cases import Case
     from pytest_ragops.judge.offline import OfflineJudge
-    from pytest_ragops.runner import Ragops
 
     async def pipe(case: Case) -> dict[str, object]:
         await asyncio.sleep(0)
@@ -494,9 +520,251 @@ def test_async_pipeline_inside_a_running_event_loop() -> None:
     sink: list[Record] = []
 
     async def inside_loop() -> list[str | None]:
-        ragops = Ragops("t::x", OfflineJudge(), 2, sink)
+        ragops = _make(OfflineJudge(), 2, sink, test_id="t::x")
         result = ragops.evaluate(pipe, [Case(id="a", question="Capital?")])
         return [r.case_id for r in result.records]
 
     assert asyncio.run(inside_loop()) == ["a"]
     assert len(sink) == 1
+
+
+# -- issue 8: one session loop, one limit, pools, values checked, lineage ------------------
+
+
+class _SlowAsyncJudge:
+    """An async judge that counts calls in flight into a shared counter."""
+
+    name = "slow-async"
+
+    def __init__(self, counter: _InFlight, delay: float = 0.005) -> None:
+        self.counter = counter
+        self.delay = delay
+        self.loops: set[int] = set()
+
+    async def ascore(self, sample: Sample, metrics: tuple[str, ...]) -> list[Score]:
+        self.loops.add(id(asyncio.get_running_loop()))
+        self.counter.enter()
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.counter.leave()
+        return [Score(m, 0.5, self.name) for m in metrics]
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_evaluate_calls_share_one_loop() -> None:
+    """A module-level async client bound to the first call's loop works on the second."""
+    ragops, _ = _ragops()
+    state: dict[str, Any] = {}
+
+    async def pipeline(case: Case) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        if "lock" not in state:
+            state["lock"] = asyncio.Lock()  # bound to this loop on first use
+            state["loop"] = loop
+        async with state["lock"]:
+            await asyncio.sleep(0)
+        assert loop is state["loop"]
+        return _answer(case)
+
+    ragops.evaluate(pipeline, _cases(3))
+    ragops.evaluate(pipeline, _cases(3))
+    assert not state["loop"].is_closed()
+
+
+def test_keepalive_http_client_across_calls(httpserver: Any) -> None:
+    """An ``httpx.AsyncClient`` made at module level keeps its connections across calls."""
+    httpx = pytest.importorskip("httpx")
+    httpserver.expect_request("/answer").respond_with_json({"answer": ANSWER})
+    client = httpx.AsyncClient()
+    ragops, _ = _ragops()
+
+    async def pipeline(case: Case) -> dict[str, Any]:
+        data = (await client.get(httpserver.url_for("/answer"))).json()
+        return {"answer": data["answer"], "contexts": [CONTEXT]}
+
+    try:
+        for _ in range(2):
+            result = ragops.evaluate(pipeline, _cases(2))
+            assert len(result.records) == 2
+    finally:
+        ragops.session.run(client.aclose)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_one_limit_for_pipelines_and_judge_across_threads(is_async: bool) -> None:
+    """Two tests' evaluate() at once, pipeline and judge calls: never above the limit."""
+    counter = _InFlight()
+    judge = _SlowAsyncJudge(counter)
+    sink: list[Record] = []
+    ragops = _make(judge, 3, sink)
+
+    def sync_pipeline(case: Case) -> dict[str, Any]:
+        counter.enter()
+        try:
+            time.sleep(0.005)
+        finally:
+            counter.leave()
+        return _answer(case)
+
+    async def async_pipeline(case: Case) -> dict[str, Any]:
+        counter.enter()
+        try:
+            await asyncio.sleep(0.005)
+        finally:
+            counter.leave()
+        return _answer(case)
+
+    pipeline = async_pipeline if is_async else sync_pipeline
+    threads = [
+        threading.Thread(target=ragops.evaluate, args=(pipeline, _cases(10))) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.peak <= 3
+    assert ragops.session.limit.peak == 3
+    assert len(sink) == 20
+    assert len(judge.loops) == 1  # judges always run on the session loop
+
+
+def test_sync_pipeline_and_sync_judge_run_on_the_session_pool() -> None:
+    names: set[str] = set()
+
+    class NamingJudge:
+        name = "naming"
+
+        def score(self, sample: Sample, metrics: tuple[str, ...] = QUALITY_METRICS) -> list[Score]:
+            names.add(threading.current_thread().name)
+            return [Score(m, 0.5, self.name) for m in metrics]
+
+    def pipeline(case: Case) -> dict[str, Any]:
+        names.add(threading.current_thread().name)
+        return _answer(case)
+
+    ragops = _make(NamingJudge(), 2, [])
+    ragops.evaluate(pipeline, _cases(6))
+    assert names
+    assert all(n.startswith("ragops") for n in names), names
+
+
+def test_aevaluate_runs_the_pipeline_on_the_callers_loop() -> None:
+    counter = _InFlight()
+    judge = _SlowAsyncJudge(counter)
+    ragops = _make(judge, 4, [])
+    seen: set[int] = set()
+
+    async def pipeline(case: Case) -> dict[str, Any]:
+        seen.add(id(asyncio.get_running_loop()))
+        return _answer(case)
+
+    async def test_body() -> tuple[int, Any]:
+        result = await ragops.aevaluate(pipeline, _cases(5))
+        return id(asyncio.get_running_loop()), result
+
+    caller_loop, result = asyncio.run(test_body())
+    assert seen == {caller_loop}
+    assert caller_loop not in judge.loops  # the judge stayed on the session loop
+    assert len(result.records) == 5
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "message"),
+    [
+        ("cost_usd", float("nan"), "cost_usd: must be a finite number"),
+        ("cost_usd", -0.01, "cost_usd: must be >= 0"),
+        ("cost_usd", True, "cost_usd: must be a number"),
+        ("latency_s", float("inf"), "latency_s: must be a finite number"),
+        ("latency_s", -1.0, "latency_s: must be >= 0"),
+        ("usage", {"input_tokens": float("nan"), "output_tokens": 1}, "usage.input_tokens"),
+        ("usage", {"input_tokens": -3, "output_tokens": 1}, "usage.input_tokens"),
+    ],
+)
+def test_record_rejects_bad_numbers(field_name: str, value: Any, message: str) -> None:
+    ragops, sink = _ragops()
+    with pytest.raises(ValueError, match=message):  # a RagopsError is a ValueError
+        ragops.record(QUESTION, ANSWER, [CONTEXT], model="claude-haiku-4-5", **{field_name: value})
+    assert sink == []
+
+
+def test_pipeline_nan_cost_is_a_failed_case() -> None:
+    ragops, sink = _ragops()
+    with pytest.raises(PipelineFailed, match="cost_usd: must be a finite number"):
+        ragops.evaluate(lambda case: _answer(case, cost_usd=float("nan")), _cases(2))
+    assert all(r.error and "finite" in r.error for r in sink)
+
+
+def test_numpy_numbers_are_accepted() -> None:
+    np = pytest.importorskip("numpy")
+    ragops, sink = _ragops()
+    ragops.record(QUESTION, ANSWER, [CONTEXT], cost_usd=np.float32(0.5), latency_s=np.float64(1))
+    assert sink[0].cost_usd == pytest.approx(0.5)
+    assert isinstance(sink[0].latency_s, float)
+
+
+def test_unknown_model_cost_says_which_model() -> None:
+    ragops, sink = _ragops()
+    usage = {"input_tokens": 5, "output_tokens": 5}
+    ragops.record(QUESTION, ANSWER, [CONTEXT], usage=usage, model="claude-opus-9")
+    assert sink[0].cost_usd is None
+    assert "claude-opus-9" in (sink[0].cost_error or "")
+
+
+def test_prompt_variants_carry_lineage(tmp_path: Any) -> None:
+    from pytest_ragops.prompts import load_prompt
+
+    (tmp_path / "short.yaml").write_text("template: '{question}'\n", encoding="utf-8")
+    prompt = load_prompt(tmp_path / "short.yaml")
+    ragops, _ = _ragops()
+    seen: list[Any] = []
+
+    def pipeline(case: Case, variant: Any) -> dict[str, Any]:
+        seen.append(variant)
+        return _answer(case)
+
+    result = ragops.evaluate(pipeline, _cases(2), variants=[prompt, "named"])
+    assert prompt in seen  # the pipeline receives the Prompt object itself
+    by_variant = {r.variant: r for r in result.records}
+    assert by_variant["short"].prompt == {
+        "name": "short",
+        "version": prompt.version,
+        "hash": prompt.sha256,
+    }
+    assert len(prompt.sha256) == 64
+    assert prompt.sha256.startswith(prompt.version)
+    assert by_variant["named"].prompt is None
+
+
+def test_bad_variant_is_refused_before_any_call() -> None:
+    ragops, sink = _ragops()
+    with pytest.raises(RagopsError, match="a name or a Prompt"):
+        ragops.evaluate(lambda case, v: _answer(case), _cases(1), variants=[42])
+    assert sink == []
+
+
+def test_repeats_keep_each_value_and_the_spread() -> None:
+    values = iter([0.2, 0.6, 0.4, 0.4])
+
+    class Wobbly:
+        name = "wobbly"
+
+        async def ascore(self, sample: Sample, metrics: tuple[str, ...]) -> list[Score]:
+            return [Score(m, next(values), self.name) for m in metrics]
+
+        async def aclose(self) -> None:
+            return None
+
+    sink: list[Record] = []
+    ragops = _make(Wobbly(), 1, sink, metrics=("faithfulness",), repeats=2)
+    ragops.record(QUESTION, ANSWER, [CONTEXT])
+    ragops.record(QUESTION, ANSWER, [CONTEXT])
+    first, second = (r.scores["faithfulness"] for r in sink)
+    assert first["value"] == pytest.approx(0.4)
+    assert first.get("spread") == pytest.approx(0.4)
+    assert first.get("repeats") == [0.2, 0.6]
+    assert second.get("spread") == pytest.approx(0.0)
+    # Records without a case id get an ordinal, so baselines can tell them apart.
+    assert [r.ordinal for r in sink] == [0, 1]

@@ -18,10 +18,10 @@ from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge import (
     JUDGE_NAMES,
     QUALITY_METRICS,
-    Judge,
     OfflineJudge,
     Sample,
     Score,
+    SyncJudge,
     make_judge,
 )
 
@@ -55,7 +55,7 @@ HALLUCINATED = (
 )
 
 
-def score(sample: Sample, metric: str, judge: Judge | None = None) -> Score:
+def score(sample: Sample, metric: str, judge: OfflineJudge | None = None) -> Score:
     (result,) = (judge or OfflineJudge()).score(sample, (metric,))
     return result
 
@@ -321,7 +321,7 @@ def test_support_threshold_is_configurable() -> None:
     assert score(s, "faithfulness", OfflineJudge(support=0.5)).value == 1.0
 
 
-def _all_scores(judge: Judge, samples: list[Sample]) -> list[list[Score]]:
+def _all_scores(judge: OfflineJudge, samples: list[Sample]) -> list[list[Score]]:
     return [judge.score(s) for s in samples]
 
 
@@ -386,7 +386,7 @@ def test_deterministic_across_hash_seeds() -> None:
 def test_make_judge_offline(name: str) -> None:
     judge = make_judge(name)
     assert isinstance(judge, OfflineJudge)
-    assert isinstance(judge, Judge)
+    assert isinstance(judge, SyncJudge)
     assert judge.name == "offline"
 
 

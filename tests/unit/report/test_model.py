@@ -105,9 +105,8 @@ def test_build_report_shape() -> None:
         "answer_relevancy": 1,
         "cost_usd": 2,
     }
-    assert set(report["intervals"]) == {
-        "faithfulness", "answer_relevancy", "cost_usd", "latency_s",
-    }  # fmt: skip
+    # Intervals only for the quality metrics (cost and latency are gated on totals/percentiles).
+    assert set(report["intervals"]) == {"faithfulness", "answer_relevancy"}
     assert report["intervals"]["answer_relevancy"] == [0.75, 0.75]
     assert list(report["variants"]) == ["a", "b"]
     assert report["variants"]["b"]["metrics"]["faithfulness_mean"] == 0.5
@@ -219,6 +218,7 @@ def test_compare_regressed_cases() -> None:
         "variant": None,
         "question": "q drop",
         "deltas": {"faithfulness": -0.5},
+        "reason": "scores fell",
     }
     assert regressed["exact"]["deltas"]["faithfulness"] == pytest.approx(-REGRESSION_DELTA)
     assert regressed["lost"]["deltas"] == {"faithfulness": None}
@@ -229,9 +229,41 @@ def test_compare_matches_by_test_case_and_variant() -> None:
     moved = _scored("c", "A", faithfulness=0.0)
     moved["test_id"] = T2
     other_variant = _scored("c", "B", faithfulness=0.0)
-    assert compare_reports(base, {"records": [moved, other_variant]})["regressed"] == []
+    # Another test's or variant's record is not this case: the case itself vanished.
+    (vanished,) = compare_reports(base, {"records": [moved, other_variant]})["regressed"]
+    assert vanished["reason"] == "missing from this run"
     same = _scored("c", "A", faithfulness=0.0)
     assert len(compare_reports(base, {"records": [same]})["regressed"]) == 1
+
+
+def test_identical_runs_show_no_regression() -> None:
+    records = [_scored("a", faithfulness=0.9), _scored("b", faithfulness=None)]
+    assert compare_reports({"records": records}, {"records": records})["regressed"] == []
+
+
+def test_a_case_that_now_errors_is_a_regression() -> None:
+    base = {"records": [_scored("a", faithfulness=0.9)]}
+    broken = {**_scored("a"), "error": "TimeoutError: upstream", "answer": ""}
+    (reg,) = compare_reports(base, {"records": [broken]})["regressed"]
+    assert reg["reason"] == "now fails: TimeoutError: upstream"
+
+
+def test_a_metric_that_disappeared_is_lost() -> None:
+    base = {"records": [_scored("a", faithfulness=0.9, answer_relevancy=0.8)]}
+    (reg,) = compare_reports(base, {"records": [_scored("a", faithfulness=0.9)]})["regressed"]
+    assert reg["deltas"] == {"answer_relevancy": None}
+
+
+def test_records_without_case_ids_match_by_question_and_order() -> None:
+    def rec(q: str, v: float, n: int) -> dict[str, Any]:
+        return {**_scored("x", faithfulness=v), "case_id": None, "question": q, "ordinal": n}
+
+    base = {"records": [rec("same q", 0.9, 0), rec("same q", 0.2, 1)]}
+    current = {"records": [rec("same q", 0.9, 0), rec("same q", 0.2, 1)]}
+    assert compare_reports(base, current)["regressed"] == []
+    worse = {"records": [rec("same q", 0.9, 0), rec("same q", 0.0, 1)]}
+    (reg,) = compare_reports(base, worse)["regressed"]
+    assert reg["deltas"]["faithfulness"] == pytest.approx(-0.2)
 
 
 # -- write_report --------------------------------------------------------------------------
