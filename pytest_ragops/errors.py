@@ -10,8 +10,11 @@ from __future__ import annotations
 __all__ = ["RagopsError", "RagopsUsageError", "RagopsWarning"]
 
 
-class RagopsError(Exception):
+class RagopsError(ValueError):
     """Bad input or a failed precondition, reported as one line.
+
+    A ``ValueError`` subclass, so ``except ValueError`` catches bad values passed to the
+    Python API as users of the standard library expect.
 
     :param message: what is wrong and, where possible, how to fix it.
     :param path: the file (or option, or URL) at fault, if any.

@@ -47,16 +47,31 @@ def test_report_detects_a_real_difference_and_not_a_null_one() -> None:
     assert "yes" in text
 
 
-def test_report_handles_missing_and_constant_data() -> None:
-    report = ab_report({"a": [0.5], "b": [1.0, 1.0, 1.0]}, {"a": [0.4, 0.6], "b": [1.0, 1.0]})
-    a, b = report.metrics
+def test_report_handles_too_few_and_constant_data() -> None:
+    report = ab_report(
+        {"a": [0.5], "b": [1.0, 1.0, 1.0], "c": [0.5, 0.5, 0.5]},
+        {"a": [0.4, 0.6], "b": [1.0, 1.0], "c": [0.5, 0.5]},
+    )
+    a, b, c = report.metrics
     assert a.p_value is None
     assert a.diff is None
     assert not a.significant
-    assert b.p_value is None
+    assert a.note == "fewer than 2 values in an arm: no test"
+    # 0/1 values: Fisher exact, and an interval of real width (not a point: 5 samples).
+    assert b.test == "fisher-exact"
+    assert b.p_value == 1.0
     assert b.diff == 0.0
-    assert b.ci95 == (0.0, 0.0)
-    assert "n/a" in report.render()
+    assert b.ci95 is not None
+    assert b.ci95[0] < -0.3
+    assert b.ci95[1] > 0.3
+    # Constant non-binary values: no rank information and no interval, said so.
+    assert c.test == "mann-whitney"
+    assert c.p_value is None
+    assert c.ci95 is None
+    assert c.note == "no variation in either arm: no interval"
+    text = report.render()
+    assert "n/a" in text
+    assert "note: c: no variation in either arm: no interval" in text
 
 
 def test_report_rejects_bad_alpha() -> None:

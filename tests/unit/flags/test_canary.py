@@ -50,8 +50,10 @@ def test_requests_without_a_user_id_stay_on_blue() -> None:
 
 
 def test_router_rejects_objects_without_headers_and_bad_fractions() -> None:
-    with pytest.raises(RagopsError, match="cannot route a int"):
-        CanaryRouter().route(42)
+    with pytest.raises(RagopsError, match="cannot route a object"):
+        CanaryRouter().route(object())
+    with pytest.raises(RagopsError, match="user_id: a user id must be a string, an int or None"):
+        CanaryRouter().route(True)
     with pytest.raises(RagopsError, match="canary_pct: 5 is outside 0-1"):
         CanaryRouter(5)
 
