@@ -98,18 +98,18 @@ class Flag:
 
     def evaluate(self, user_id: UserId = "", rollout_pct: float | None = None) -> bool:
         """Return whether the flag is on for ``user_id`` (see the module docstring)."""
-        if not self.enabled:
-            return False
+        # Arguments are checked first, so a bad one fails whatever the flag's state.
+        limit = self._limit if rollout_pct is None else _arg_limit(rollout_pct)
         if not isinstance(user_id, str):
             user_id = user_key(user_id)
+        if not self.enabled:
+            return False
         if not user_id:  # anonymous: on only where the flag is on for everyone
-            limit = self._limit if rollout_pct is None else _arg_limit(rollout_pct)
             return limit is ALL and not self.variants
         if self.deny and user_id in self.deny:
             return False
         if self.allow and user_id in self.allow:
             return True
-        limit = self._limit if rollout_pct is None else _arg_limit(rollout_pct)
         if limit is ALL or limit is NONE:
             return limit is ALL
         return sha256(self._prefix + user_id.encode()).digest() < limit

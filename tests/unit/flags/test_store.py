@@ -398,3 +398,24 @@ def test_any_mapping_is_accepted_and_flag_objects_can_override() -> None:
         assert [flags.is_enabled("f", u) for u in USERS[:300]] == [
             bucket("f", u) < 0.3 for u in USERS[:300]
         ]
+
+
+def test_bad_arguments_fail_whatever_the_flags_state() -> None:
+    # Before: a disabled flag returned False for any argument, so a bad one went unnoticed
+    # until the flag was switched on in production.
+    flags = FeatureFlags({"off": False})
+    with pytest.raises(RagopsError, match="rollout_pct: 20 is outside 0-1"):
+        flags.is_enabled("off", "u", rollout_pct=20)
+    with pytest.raises(RagopsError, match="user_id: a user id must be"):
+        flags.is_enabled("off", True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [1, 0.5, None, ["a"]])
+def test_overrides_of_the_wrong_type_are_one_line(bad: Any) -> None:
+    with (
+        FlagOverrides() as overrides,
+        pytest.raises(
+            ValueError, match=r"<override>: flag 'f': override must be a bool, a variant name"
+        ),
+    ):
+        overrides.set("f", bad)
