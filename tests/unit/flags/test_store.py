@@ -407,7 +407,7 @@ def test_bad_arguments_fail_whatever_the_flags_state() -> None:
     with pytest.raises(RagopsError, match="rollout_pct: 20 is outside 0-1"):
         flags.is_enabled("off", "u", rollout_pct=20)
     with pytest.raises(RagopsError, match="user_id: a user id must be"):
-        flags.is_enabled("off", True)  # type: ignore[arg-type]
+        flags.is_enabled("off", True)
 
 
 @pytest.mark.parametrize("bad", [1, 0.5, None, ["a"]])

@@ -288,7 +288,12 @@ def test_blue_green_rollback_is_not_blocked_by_a_slow_health_check() -> None:
     try:
         assert in_check.wait(WAIT)
         done = threading.Event()
-        threading.Thread(target=lambda: (switch.rollback(), done.set())).start()
+
+        def do_rollback() -> None:
+            switch.rollback()
+            done.set()
+
+        threading.Thread(target=do_rollback).start()
         assert done.wait(WAIT), "rollback() waited for the health check"
         assert switch.active == "green"  # the emergency lever flipped blue -> green
     finally:
