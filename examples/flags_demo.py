@@ -54,10 +54,10 @@ EFFECTS = {
 #: flag -> prompt variant the treatment arm uses in ``app`` mode (control: ``baseline``).
 APP_VARIANTS = {"new_prompt_v3": "concise", "use_reranker": "wide_context"}
 
-Metrics = dict[str, dict[str, float]]  # user -> metric -> value
+Metrics = dict[str, dict[str, float | None]]  # user -> metric -> value (None: not scored)
 
 
-def app_scorer() -> Callable[[str, str], dict[str, float]] | None:
+def app_scorer() -> Callable[[str, str], dict[str, float | None]] | None:
     """Return ``score(user, prompt_variant)`` backed by the example app, or ``None``."""
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))  # ragapp lives next to this file
@@ -72,9 +72,9 @@ def app_scorer() -> Callable[[str, str], dict[str, float]] | None:
     os.environ.setdefault("RAGAPP_GENERATOR", "offline")  # deterministic, no API calls
     cases = load_cases(HERE / "golden.yaml")
     judge = OfflineJudge()
-    cache: dict[tuple[str, str], dict[str, float]] = {}
+    cache: dict[tuple[str, str], dict[str, float | None]] = {}
 
-    def score(user: str, prompt_variant: str) -> dict[str, float]:
+    def score(user: str, prompt_variant: str) -> dict[str, float | None]:
         case = cases[int(bucket("golden-case", user) * len(cases))]
         key = (case.id, prompt_variant)
         if key not in cache:
@@ -86,16 +86,18 @@ def app_scorer() -> Callable[[str, str], dict[str, float]] | None:
                 reference=case.reference,
                 reference_contexts=case.reference_contexts,
             )
-            cache[key] = {s.metric: s.value for s in judge.score(sample) if s.value is not None}
+            # A score the judge could not give stays None: the A/B report and the canary
+            # judge count it as missing (against the canary), never drop it.
+            cache[key] = {s.metric: s.value for s in judge.score(sample)}
         return cache[key]
 
     return score
 
 
-def simulate(flag: str, user: str, treated: bool) -> dict[str, float]:
+def simulate(flag: str, user: str, treated: bool) -> dict[str, float | None]:
     """Deterministic per-user metrics: seeded by a string, so stable across runs."""
     rng = random.Random(f"{flag}:{user}")  # str seeds are hashed with sha512, not hash()
-    values = {}
+    values: dict[str, float | None] = {}
     for metric, (mean, spread) in BASELINE.items():
         shift = EFFECTS[flag][metric] if treated else 0.0
         value = rng.gauss(mean + shift, spread)
@@ -113,9 +115,9 @@ def read_metrics(path: Path) -> dict[str, Metrics]:
     return data
 
 
-def arm_metrics(users: Sequence[str], metrics: Metrics) -> dict[str, list[float]]:
+def arm_metrics(users: Sequence[str], metrics: Metrics) -> dict[str, list[float | None]]:
     """Collect one arm's values per metric from per-user metrics."""
-    out: dict[str, list[float]] = {}
+    out: dict[str, list[float | None]] = {}
     for user in users:
         for metric, value in metrics.get(user, {}).items():
             out.setdefault(metric, []).append(value)
@@ -176,9 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report.render())
         # latency_s (in the simulation) is judged lower-is-better by name, 5% band.
         verdict = CanaryJudge().judge(control, treatment)
-        print(f"verdict for {flag}: {verdict.decision}")
-        for reason in verdict.reasons[:3]:
-            print(f"  - {reason}")
+        print(f"verdict for {flag}: {verdict.summary}")
         print()
     return 0
 

@@ -10,14 +10,33 @@ integer comparison ``(h >> 11) < ceil(pct * 2**53)`` used on the hot path agree 
 bit. Python's ``hash()`` is salted per process (``PYTHONHASHSEED``) and is never used:
 a user must keep their bucket across processes, machines and releases. A user with
 ``bucket < 0.2`` also has ``bucket < 0.5``, so raising a rollout only adds users.
+
+User ids are strings; an ``int`` is taken as its decimal string (``42`` and ``"42"`` are
+the same user) and ``None`` as ``""``, the anonymous user (see :func:`user_key`).
 """
 
 from __future__ import annotations
 
 import math
 from hashlib import sha256
+from typing import TypeAlias
 
-__all__ = ["ALL", "BUCKET_BITS", "NONE", "bucket", "bucket_int", "digest_limit", "threshold"]
+from pytest_ragops.errors import RagopsError
+
+__all__ = [
+    "ALL",
+    "BUCKET_BITS",
+    "NONE",
+    "UserId",
+    "bucket",
+    "bucket_int",
+    "digest_limit",
+    "threshold",
+    "user_key",
+]
+
+#: What the flag API accepts as a user id: ``None`` (and ``""``) is the anonymous user.
+UserId: TypeAlias = str | int | None
 
 #: Bits of the hash kept: 53, a float's mantissa, so buckets are exact floats.
 BUCKET_BITS = 53
@@ -28,13 +47,33 @@ ALL = b"\xff" * 33
 NONE = b""
 
 
-def bucket_int(flag: str, user_id: str) -> int:
+def user_key(user_id: object) -> str:
+    """Return the string a user id is hashed and matched as; ``""`` means anonymous.
+
+    ``None`` -> ``""``; an ``int`` -> its decimal string, so ``42`` and ``"42"`` bucket the
+    same and match ``42`` in an allow list; a ``bool`` or any other type is a
+    :class:`RagopsError` (``True`` is not a user, and ``str()`` of an arbitrary object is
+    rarely stable across processes).
+    """
+    if isinstance(user_id, str):
+        return user_id
+    if user_id is None:
+        return ""
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        return str(int(user_id))
+    raise RagopsError(
+        f"a user id must be a string, an int or None, got {type(user_id).__name__} {user_id!r}",
+        field="user_id",
+    )
+
+
+def bucket_int(flag: str, user_id: UserId) -> int:
     """Return the integer bucket in ``[0, 2**53)`` (see the module docstring)."""
-    digest = sha256(f"{flag}:{user_id}".encode()).digest()
+    digest = sha256(f"{flag}:{user_key(user_id)}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> _SHIFT
 
 
-def bucket(flag: str, user_id: str) -> float:
+def bucket(flag: str, user_id: UserId) -> float:
     """Return the user's stable position in ``[0, 1)`` for ``flag``."""
     return bucket_int(flag, user_id) / _SCALE
 

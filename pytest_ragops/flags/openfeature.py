@@ -62,6 +62,7 @@ def _provider_class() -> type[AbstractProvider]:
         "deny": Reason.TARGETING_MATCH,
         "allow": Reason.TARGETING_MATCH,
         "override": Reason.STATIC,
+        "anonymous": Reason.DEFAULT,
         "rollout": Reason.SPLIT,
     }
 

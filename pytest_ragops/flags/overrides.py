@@ -6,14 +6,13 @@ a context manager.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pytest_ragops.errors import RagopsError
 from pytest_ragops.flags.flag import _OVERRIDES, Flag
 from pytest_ragops.flags.store import parse_flag
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 __all__ = ["FlagOverrides"]
 
@@ -42,8 +41,15 @@ class FlagOverrides:
             spec = Flag(flag, enabled=value)
         elif isinstance(value, str):
             spec = Flag(flag, variants=((value, 1.0),))
-        else:
+        elif isinstance(value, Mapping):
             spec = parse_flag(flag, dict(value), path="<override>")
+        else:
+            raise RagopsError(
+                f"override must be a bool, a variant name, a mapping or a Flag, got "
+                f"{type(value).__name__} {value!r}",
+                path="<override>",
+                field=f"flag '{flag}'",
+            )
         _OVERRIDES[flag] = spec
 
     def unset(self, flag: str) -> None:

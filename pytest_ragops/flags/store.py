@@ -12,8 +12,9 @@ A flag file maps flag names to settings (an optional top-level ``flags:`` key ma
 Evaluation, in order: unknown flag -> off with an :class:`UnknownFlagWarning`;
 ``enabled: false`` -> off; user in ``deny`` -> off; user in ``allow`` -> on; otherwise on
 iff ``bucket(flag, user_id) < rollout_pct`` (the ``rollout_pct`` argument, when given,
-replaces the flag's fraction). An empty ``user_id`` is hashed like any other id, as in the
-classic API, so all anonymous callers share one bucket: they are all on or all off.
+replaces the flag's fraction). Anonymous callers (``user_id`` ``None`` or ``""``) are never
+in a partial rollout or a variant split: they get the off path, unless the flag is on for
+everyone (``rollout_pct`` 1, no variants). An ``int`` user id is its decimal string.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from time import monotonic
 from typing import Any, Final
 
 from pytest_ragops.errors import RagopsError, RagopsWarning
-from pytest_ragops.flags.bucketing import bucket
-from pytest_ragops.flags.flag import _OVERRIDES, Evaluation, Flag
+from pytest_ragops.flags.bucketing import UserId, bucket, user_key
+from pytest_ragops.flags.flag import _OVERRIDES, WEIGHT_TOLERANCE, Evaluation, Flag
 
 __all__ = [
     "DEFAULT_FLAGS_FILE",
@@ -49,7 +50,6 @@ RECHECK_SECONDS: Final = 1.0
 
 _KEYS: Final = ("enabled", "rollout_pct", "variants", "allow", "deny", "description")
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_WEIGHT_TOLERANCE: Final = 1e-6
 
 
 class UnknownFlagWarning(RagopsWarning):
@@ -91,7 +91,7 @@ class FeatureFlags:
             return _OVERRIDES[flag]
         return self._flags.get(flag)
 
-    def is_enabled(self, flag: str, user_id: str = "", rollout_pct: float | None = None) -> bool:
+    def is_enabled(self, flag: str, user_id: UserId = "", rollout_pct: float | None = None) -> bool:
         """Return whether ``flag`` is on for ``user_id``; an unknown flag is off, with a warning."""
         spec = _OVERRIDES.get(flag) if _OVERRIDES else None
         if spec is None:
@@ -101,7 +101,7 @@ class FeatureFlags:
                 return False
         return spec.evaluate(user_id, rollout_pct)
 
-    def variant(self, flag: str, user_id: str = "") -> str | None:
+    def variant(self, flag: str, user_id: UserId = "") -> str | None:
         """Return the user's variant, ``"on"`` for an on flag without variants, ``None`` if off."""
         spec = self.get(flag)
         if spec is None:
@@ -109,8 +109,11 @@ class FeatureFlags:
             return None
         return spec.pick_variant(user_id) if spec.evaluate(user_id) else None
 
-    def explain(self, flag: str, user_id: str = "", rollout_pct: float | None = None) -> Evaluation:
+    def explain(
+        self, flag: str, user_id: UserId = "", rollout_pct: float | None = None
+    ) -> Evaluation:
         """Evaluate ``flag`` and say why; never warns (an unknown flag gives reason ``unknown``)."""
+        user_id = user_key(user_id)
         position = bucket(flag, user_id)
         spec = self.get(flag)
         if spec is None:
@@ -120,6 +123,8 @@ class FeatureFlags:
             reason = "override"
         elif not spec.enabled:
             reason = "disabled"
+        elif not user_id:
+            reason = "anonymous"
         elif user_id in spec.deny:
             reason = "deny"
         elif user_id in spec.allow:
@@ -214,11 +219,14 @@ def _variants(value: object, fail: Any) -> tuple[tuple[str, float], ...]:
         return ()
     if not isinstance(value, Mapping) or not value:
         raise fail("'variants' must be a non-empty mapping of variant name to weight")
+    for name in value:
+        if not isinstance(name, str) or not name:
+            raise fail(f"variant name {name!r} must be a non-empty string")
     pairs = tuple(
-        (str(name), _fraction(weight, f"variants.{name}", fail)) for name, weight in value.items()
+        (name, _fraction(weight, f"variants.{name}", fail)) for name, weight in value.items()
     )
     total = sum(weight for _name, weight in pairs)
-    if abs(total - 1.0) > _WEIGHT_TOLERANCE:
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise fail(f"variant weights sum to {total:g}, not 1")
     return pairs
 
@@ -227,9 +235,9 @@ def _ids(value: object, key: str, fail: Any) -> frozenset[str]:
     if value is None:
         return frozenset()
     if not isinstance(value, list) or not all(
-        isinstance(item, str | int) and not isinstance(item, bool) for item in value
+        isinstance(item, str | int) and not isinstance(item, bool) and item != "" for item in value
     ):
-        raise fail(f"'{key}' must be a list of user ids")
+        raise fail(f"'{key}' must be a list of user ids (non-empty strings or integers)")
     return frozenset(str(item) for item in value)
 
 
@@ -251,6 +259,12 @@ def _read_yaml(path: Path) -> Any:
 
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RagopsError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the flag file as UTF-8",
+            path=str(path),
+        ) from None
     except FileNotFoundError:
         raise RagopsError("flag file not found", path=str(path)) from None
     except OSError as exc:
@@ -316,7 +330,7 @@ def _default_store() -> FeatureFlags:
     return store
 
 
-def is_enabled(flag: str, user_id: str = "", rollout_pct: float | None = None) -> bool:
+def is_enabled(flag: str, user_id: UserId = "", rollout_pct: float | None = None) -> bool:
     """Classic API: is ``flag`` on for ``user_id``, per ``$RAGOPS_FLAGS`` or ``flags.yaml``.
 
     ``$RAGOPS_FLAGS`` and the file are looked at again at most every
@@ -325,6 +339,6 @@ def is_enabled(flag: str, user_id: str = "", rollout_pct: float | None = None) -
     return _default_store().is_enabled(flag, user_id, rollout_pct)
 
 
-def variant(flag: str, user_id: str = "") -> str | None:
+def variant(flag: str, user_id: UserId = "") -> str | None:
     """The user's variant of ``flag`` in the default flag file (:meth:`FeatureFlags.variant`)."""
     return _default_store().variant(flag, user_id)

@@ -11,6 +11,7 @@ from pytest_ragops.errors import RagopsError
 from pytest_ragops.flags import flag as flag_module
 from pytest_ragops.flags import store as store_module
 from pytest_ragops.flags.bucketing import bucket
+from pytest_ragops.flags.flag import Flag
 from pytest_ragops.flags.overrides import FlagOverrides
 from pytest_ragops.flags.store import (
     FeatureFlags,
@@ -92,10 +93,116 @@ def test_rollout_argument_outside_zero_one_is_an_error(bad: Any) -> None:
         flags.is_enabled("f", "u", rollout_pct=bad)
 
 
-def test_empty_user_id_is_hashed_like_any_id() -> None:
+def _anonymous_on_somewhere() -> str:
+    """A flag name whose bucket for "" is below 0.5: the old code put "" in its rollout."""
+    name = next(f"f{i}" for i in range(100) if bucket(f"f{i}", "") < 0.5)
+    return name
+
+
+@pytest.mark.parametrize("anonymous", [None, ""])
+def test_anonymous_users_are_never_in_a_partial_rollout(anonymous: Any) -> None:
+    name = _anonymous_on_somewhere()
+    flags = FeatureFlags({name: {"rollout_pct": 0.5}, "v": {"variants": {"a": 0.5, "b": 0.5}}})
+    assert not flags.is_enabled(name, anonymous)
+    assert not flags.is_enabled(name, anonymous, rollout_pct=0.99)
+    assert flags.variant(name, anonymous) is None
+    # A variant split is a rollout too: anonymous callers get the off/default path.
+    assert not flags.is_enabled("v", anonymous)
+    assert flags.variant("v", anonymous) is None
+    result = flags.explain(name, anonymous)
+    assert (result.enabled, result.reason, result.user_id) == (False, "anonymous", "")
+
+
+def test_anonymous_users_get_a_flag_that_is_on_for_everyone() -> None:
+    flags = FeatureFlags({"global": True, "off": False, "full": {"rollout_pct": 1.0}})
+    assert flags.is_enabled("global")  # the classic is_enabled("flag") global switch
+    assert flags.is_enabled("full", None)
+    assert flags.variant("full", None) == "on"
+    assert not flags.is_enabled("off", None)
+    assert flags.is_enabled("full", None, rollout_pct=1.0)
+    assert not flags.is_enabled("full", None, rollout_pct=0.999)
+
+
+def test_int_user_ids_are_their_decimal_strings() -> None:
+    flags = FeatureFlags({
+        "f": {"rollout_pct": 0.5, "variants": {"a": 0.5, "b": 0.5}},
+        "d": {"deny": [42], "allow": ["7"]},
+    })  # fmt: skip
+    users = list(range(2000))
+    assert [flags.is_enabled("f", u) for u in users] == [
+        flags.is_enabled("f", str(u)) for u in users
+    ]
+    assert [flags.variant("f", u) for u in users] == [flags.variant("f", str(u)) for u in users]
+    assert bucket("f", 42) == bucket("f", "42")
+    assert not flags.is_enabled("d", 42)  # the int matches the deny list
+    assert flags.is_enabled("d", 7)
+    assert flags.explain("d", 42).reason == "deny"
+
+
+@pytest.mark.parametrize("bad", [True, 4.2, b"u1", ["u1"]])
+def test_other_user_id_types_are_a_value_error(bad: Any) -> None:
     flags = FeatureFlags({"f": {"rollout_pct": 0.5}})
-    expected = bucket("f", "") < 0.5
-    assert {flags.is_enabled("f") for _ in range(10)} == {expected}
+    with pytest.raises(ValueError, match="user_id: a user id must be a string, an int or None"):
+        flags.is_enabled("f", bad)
+    with pytest.raises(RagopsError, match="a user id must be"):
+        flags.explain("f", bad)
+
+
+def test_non_utf8_flag_file_is_one_line_and_a_value_error(tmp_path: Path) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_bytes("f: {description: 'caf\u00e9'}\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8 text") as info:
+        FeatureFlags.from_yaml(path)
+    assert isinstance(info.value, RagopsError)
+    assert str(info.value) == (
+        f"{path}: not UTF-8 text (byte 0xe9 at offset 21); save the flag file as UTF-8"
+    )
+    with pytest.raises(RagopsError, match="not UTF-8 text"):
+        load_flags(path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"rollout_pct": float("nan")}, "rollout_pct nan is not a fraction"),
+        ({"rollout_pct": True}, "rollout_pct True is not a fraction"),
+        ({"rollout_pct": "0.5"}, "rollout_pct '0.5' is not a fraction"),
+        ({"variants": (("a", 0.5), ("b", 0.4))}, "variant weights sum to 0.9, not 1"),
+        ({"variants": (("a", 0.7), ("b", 0.7))}, "variant weights sum to 1.4, not 1"),
+        ({"variants": (("a", 0.5), ("a", 0.5))}, "variant names must be distinct"),
+        ({"variants": (("a", float("nan")), ("b", 1.0))}, "variant 'a' weight nan"),
+        ({"enabled": 1}, "'enabled' must be a bool"),
+        ({"allow": frozenset({42})}, "'allow' must hold non-empty string user ids"),
+    ],
+)
+def test_flags_built_in_code_are_validated_like_yaml(kwargs: Any, message: str) -> None:
+    # Before: NaN crashed the first evaluation; weights not summing to 1 silently gave the
+    # last variant the rest; a bool passed as a fraction.
+    with pytest.raises(ValueError, match=f"flag 'f': {message}"):
+        Flag("f", **kwargs)
+    with FlagOverrides() as overrides, pytest.raises(RagopsError, match=message):
+        overrides.set("f", Flag("f", **kwargs))
+
+
+def test_rollout_argument_of_the_wrong_type_is_one_line() -> None:
+    flags = FeatureFlags({"f": {}})
+    with pytest.raises(RagopsError, match=r"rollout_pct: '0.5' is outside 0-1"):
+        flags.is_enabled("f", "u", rollout_pct="0.5")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("f: {allow: ['']}\n", "'allow' must be a list of user ids"),
+        ("f: {variants: {null: 1.0}}\n", "variant name None must be a non-empty string"),
+        ("f: {variants: {1: 0.5, '1': 0.5}}\n", "variant name 1 must be a non-empty string"),
+    ],
+)
+def test_empty_ids_and_non_string_variant_names_are_rejected(
+    tmp_path: Path, yaml_text: str, message: str
+) -> None:
+    with pytest.raises(RagopsError, match=message):
+        FeatureFlags.from_yaml(write(tmp_path, yaml_text))
 
 
 def test_unknown_flag_is_off_with_a_warning() -> None:
@@ -291,3 +398,24 @@ def test_any_mapping_is_accepted_and_flag_objects_can_override() -> None:
         assert [flags.is_enabled("f", u) for u in USERS[:300]] == [
             bucket("f", u) < 0.3 for u in USERS[:300]
         ]
+
+
+def test_bad_arguments_fail_whatever_the_flags_state() -> None:
+    # Before: a disabled flag returned False for any argument, so a bad one went unnoticed
+    # until the flag was switched on in production.
+    flags = FeatureFlags({"off": False})
+    with pytest.raises(RagopsError, match="rollout_pct: 20 is outside 0-1"):
+        flags.is_enabled("off", "u", rollout_pct=20)
+    with pytest.raises(RagopsError, match="user_id: a user id must be"):
+        flags.is_enabled("off", True)
+
+
+@pytest.mark.parametrize("bad", [1, 0.5, None, ["a"]])
+def test_overrides_of_the_wrong_type_are_one_line(bad: Any) -> None:
+    with (
+        FlagOverrides() as overrides,
+        pytest.raises(
+            ValueError, match=r"<override>: flag 'f': override must be a bool, a variant name"
+        ),
+    ):
+        overrides.set("f", bad)
