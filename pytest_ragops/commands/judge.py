@@ -81,7 +81,8 @@ def _agreement(args: argparse.Namespace) -> int:
         items = [i for i in items if i.split == args.split]
     scores = judge_items(args.judge, items)
     thresholds = {
-        m: args.threshold if args.threshold is not None else t for m, t in DEFAULT_THRESHOLDS.items()
+        m: args.threshold if args.threshold is not None else t
+        for m, t in DEFAULT_THRESHOLDS.items()
     }
     splits = ("all", "tune", "test") if args.split == "all" else (args.split,)
     summary = summarize(pairs_of(items, scores), thresholds, splits, seed=args.seed)
@@ -113,7 +114,9 @@ def render(summary: dict[str, Any]) -> str:
         for m in metrics_seen:
             k = per.get(m)
             cells.append(
-                f"{k['correct']}/{k['n']} ({_num(k['mean_score'])})".rjust(22) if k else "-".rjust(22)
+                f"{k['correct']}/{k['n']} ({_num(k['mean_score'])})".rjust(22)
+                if k
+                else "-".rjust(22)
             )
         lines.append(kind.ljust(22) + "".join(cells))
     lines.append("(each cell: correct verdicts / items, mean score)")

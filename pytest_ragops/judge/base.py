@@ -45,7 +45,7 @@ class Score:
     judge: str
     #: Why there is no value (judge error, missing reference, ...).
     error: str | None = None
-    rationale: str | None = None        # why this value (unsupported claims, rule that failed ...)
+    rationale: str | None = None  # why this value (unsupported claims, rule that failed ...)
 
 
 @runtime_checkable

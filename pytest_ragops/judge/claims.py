@@ -10,6 +10,7 @@ known failure modes are documented in ``docs/offline-judge.md``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,7 +102,6 @@ class Verdict:
 # -- analysis --------------------------------------------------------------------------
 
 
-
 @lru_cache(maxsize=1)
 def _filler() -> frozenset[str]:
     """The filler words, stemmed (built on first use: the stemmer loads lazily)."""
@@ -121,16 +121,10 @@ def _antonyms() -> dict[str, frozenset[str]]:
 # Polarity's scope: clauses joined by a semicolon, colon or conjunction. A split is kept
 # only when both sides have 2+ content terms, so "roles and tablespaces" stays whole.
 _POLARITY_SPLIT_RE = re.compile(
-    r"(?:\s*[;:]\s+|,?\s+(?:but|while|whereas|although|which|that|then)\s+"
-    r"|,\s+(?:so|because|and)\s+|,\s+(?=not\s)|\s+and\s+(?=\w+\s+(?:is|are|was|were|must|can|may|do|does)\b))",
+    r"[;:]\s+|,\s+(?:so\s+|because\s+|and\s+|(?=not\s))"
+    r"|,?\s+(?:but|while|whereas|although|which|that|then)\s+"
+    r"|\s+and\s+(?=\w+\s+(?:is|are|was|were|must|can|may|do|does)\b)",
     re.IGNORECASE,
-)
-# Rare terms in the original casing: identifiers (_ . or digits inside a word), names
-# with inner capitals (PgBouncer), acronyms (TLS), and capitalised words mid-sentence.
-_RARE_RE = re.compile(
-    r"(?P<ident>\b[A-Za-z]\w*(?:[_.]\w+)+\b|\b[A-Za-z]+\d\w*\b)"
-    r"|(?P<caps>\b[A-Z][a-z]*[A-Z][\w]*\b)"
-    r"|(?P<proper>(?<![.!?:;\n]\s)(?<!^)\b[A-Z][a-z]{2,}\b)"
 )
 _SINGLE_LETTER_UNITS: Final = frozenset(("b", "s", "h", "c", "f"))
 
@@ -140,47 +134,79 @@ def analyse(text: str) -> Passage:
     """Analyse one sentence or claim (pure and cached: texts recur across samples)."""
     clauses: list[Clause] = []
     items: list[Item] = []
-    for piece in _pieces(text):
-        tokens = tokenize(piece.replace("%", " percent "))
+    for piece, tokens in _pieces(text):
         clause_items, negations = _items(tokens)
         items.extend(clause_items)
         terms = frozenset(t for t in clause_items if isinstance(t, str))
-        first = next((k for k, t in enumerate(tokens) if t in NEGATIONS), len(tokens))
-        scope = frozenset(c for c in map(term_of, tokens[first + 1 :]) if c)
-        antonyms = _antonyms()
-        marks = frozenset(s for s in map(stem, tokens) if s in antonyms)
+        scope: frozenset[str] = frozenset()
+        if negations:
+            first = next(k for k, t in enumerate(tokens) if t in NEGATIONS)
+            scope = frozenset(c for c in map(term_of, tokens[first + 1 :]) if c)
+        marks = frozenset(m for m in map(_mark, tokens) if m)
         clauses.append(Clause(piece.strip(), terms, negations % 2 == 1, scope, marks))
-    rare = frozenset(
-        term
-        for m in _RARE_RE.finditer(text.strip())
-        for term in (term_of(m.group(0).lower()),)
-        if term and not term[0].isdigit()
-    )
     return Passage(
         text=text,
         items=tuple(items),
         terms=frozenset(i for i in items if isinstance(i, str)),
         quantities=tuple(i for i in items if isinstance(i, Quantity)),
-        rare=rare,
+        rare=_rare(text),
         clauses=tuple(clauses),
     )
 
 
-def _pieces(text: str) -> list[str]:
-    """``text`` cut at clause boundaries, merging any side with fewer than 2 terms."""
-    merged: list[str] = []
+@lru_cache(maxsize=65536)
+def _mark(token: str) -> str:
+    """The stem of ``token`` when it is in the antonym list, else ``""``."""
+    stemmed = stem(token)
+    return stemmed if stemmed in _antonyms() else ""
+
+
+def _rare(text: str) -> frozenset[str]:
+    """Rare terms, from the original casing: identifiers (``_`` or ``.`` inside, or a
+    digit: ``pg_squeeze``, ``recovery.signal``, ``wal2json``), names with two capitals
+    (``PgBouncer``, ``TLS``) and capitalised words that do not open a sentence."""
+    rare: set[str] = set()
+    opening = True
+    for word in text.split():
+        # Fast path: most words are plain lower-case words.
+        if not word.islower() or not word.isalpha():
+            rare.update(_rare_word(word, opening))
+        opening = word[-1] in ".!?:;"
+    return frozenset(rare)
+
+
+@lru_cache(maxsize=65536)
+def _rare_word(word: str, opening: bool) -> tuple[str, ...]:
+    core = word.strip("()[]{}\"'`,;:!?.\u201c\u201d\u2018\u2019")
+    if not core or not core[0].isalpha():
+        return ()
+    upper = sum(ch.isupper() for ch in core)
+    if (
+        "_" in core
+        or "." in core
+        or any(ch.isdigit() for ch in core)
+        or upper >= 2
+        or (upper == 1 and core[0].isupper() and not opening and len(core) > 2)
+    ):
+        return tuple(t for t in map(term_of, tokenize(core)) if t and not t[0].isdigit())
+    return ()
+
+
+def _pieces(text: str) -> list[tuple[str, list[str]]]:
+    """``text`` cut at clause boundaries (with each piece's tokens), merging any side
+    with fewer than 2 content terms into its neighbour."""
+    merged: list[tuple[str, list[str], int]] = []
     for piece in _POLARITY_SPLIT_RE.split(text):
         if not piece.strip():
             continue
-        if merged and (_n_terms(merged[-1]) < 2 or _n_terms(piece) < 2):
-            merged[-1] = f"{merged[-1]} {piece}"
+        tokens = tokenize(piece.replace("%", " percent "))
+        n = sum(1 for t in tokens if t not in NEGATIONS and term_of(t))
+        if merged and (merged[-1][2] < 2 or n < 2):
+            last = merged[-1]
+            merged[-1] = (f"{last[0]} {piece}", last[1] + tokens, last[2] + n)
         else:
-            merged.append(piece)
-    return merged
-
-
-def _n_terms(text: str) -> int:
-    return sum(1 for t in tokenize(text) if term_of(t) and t not in NEGATIONS)
+            merged.append((piece, tokens, n))
+    return [(piece, tokens) for piece, tokens, _ in merged]
 
 
 def _items(tokens: list[str]) -> tuple[list[Item], int]:
@@ -320,7 +346,9 @@ def _check(claim: Passage, window: Window, question: Passage, support: float) ->
             )
     missing_rare = sorted(claim.rare - window.terms - question.terms)
     if missing_rare:
-        return Verdict(False, "rare-term", f"{missing_rare[0]!r} is in neither context nor question")
+        return Verdict(
+            False, "rare-term", f"{missing_rare[0]!r} is in neither context nor question"
+        )
     # The question's own words need no support (the user said them); filler says nothing.
     # Numbers count as content: by now every one of them is in the window.
     checkable = claim.terms - _filler()
@@ -467,4 +495,4 @@ def _substitution(claim: Passage, window: Window) -> str | None:
 
 
 def _pairs(terms: list[str]) -> set[tuple[str, str]]:
-    return set(zip(terms, terms[1:], strict=False))
+    return set(itertools.pairwise(terms))

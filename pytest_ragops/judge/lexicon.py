@@ -206,10 +206,51 @@ ROMAN_AFTER: Final = frozenset(("type", "class", "grade", "category", "level", "
 #: common question"): they do not count as new content when ``answer_relevancy`` checks
 #: that a sentence says more than the question it echoes.
 FILLER: Final = frozenset(
-    """
-    important topic question questions common commonly ask asked asking interesting matter
-    matters remember note noted good great key consider considering aspect aspects area
-    issue issues subject useful helpful help know known many people often frequently
-    relevant concern concerns thing things worth discuss discussed mention mentioned
-    """.split()
+    [
+        "important",
+        "topic",
+        "question",
+        "questions",
+        "common",
+        "commonly",
+        "ask",
+        "asked",
+        "asking",
+        "interesting",
+        "matter",
+        "matters",
+        "remember",
+        "note",
+        "noted",
+        "good",
+        "great",
+        "key",
+        "consider",
+        "considering",
+        "aspect",
+        "aspects",
+        "area",
+        "issue",
+        "issues",
+        "subject",
+        "useful",
+        "helpful",
+        "help",
+        "know",
+        "known",
+        "many",
+        "people",
+        "often",
+        "frequently",
+        "relevant",
+        "concern",
+        "concerns",
+        "thing",
+        "things",
+        "worth",
+        "discuss",
+        "discussed",
+        "mention",
+        "mentioned",
+    ]
 )

@@ -8,7 +8,6 @@ and every score is labelled ``offline:<method>`` so reports say what produced it
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -21,14 +20,10 @@ from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
 from pytest_ragops.judge.claims import analyse, check_claim, windows_of
 from pytest_ragops.judge.lexicon import FILLER
 from pytest_ragops.judge.text import (
-    NEGATIONS,
-    content_terms,
     is_abstention,
-    is_number,
     split_claims,
     split_sentences,
     stem,
-    tokenize,
 )
 
 if TYPE_CHECKING:
@@ -59,12 +54,13 @@ class _Terms:
 
     @classmethod
     def of(cls, text: str) -> _Terms:
-        tokens = tokenize(text)
-        terms = frozenset(content_terms(tokens))
+        # From the (cached) analysis the faithfulness rules use: one pass per text.
+        passage = analyse(text)
+        numbers = frozenset(q.text for q in passage.quantities)
         return cls(
-            terms=terms,
-            numbers=frozenset([t for t in terms if is_number(t)]),
-            negated=not NEGATIONS.isdisjoint(tokens),
+            terms=passage.terms | numbers,
+            numbers=numbers,
+            negated=any(c.negated for c in passage.clauses),
         )
 
     @classmethod
@@ -207,7 +203,10 @@ class _Run:
             # An abstention asserts nothing, so it cannot be unfaithful (relevancy pays).
             if claims.abstained:
                 return 1.0, "abstains: makes no claim"
-            return "answer has no checkable claim (a sentence with 2+ content words or a number)", None
+            return (
+                "answer has no checkable claim (a sentence with 2+ content words or a number)",
+                None,
+            )
         windows = [w for c in self.sample.contexts for w in windows_of(c, self.judge._window)]
         question = analyse(self.sample.question)
         failed = []
@@ -334,12 +333,11 @@ def _claims(text: str) -> _Claims:
     )
 
 
-
-
 @lru_cache(maxsize=1)
 def _filler() -> frozenset[str]:
     """The filler words, stemmed (on first use: the stemmer loads lazily)."""
     return frozenset(stem(w) for w in FILLER)
+
 
 _NUMBER_FOCUS: Final = "\x00number"
 # A wh-question asks for something its own words do not say; a yes/no question may be

@@ -41,7 +41,10 @@ def test_agreement_json_for_the_test_split(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_threshold_option_applies_to_every_metric(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["judge", "agreement", "shipped", "--split", "tune", "--json", "--threshold", "0.3"]) == 0
+    assert (
+        main(["judge", "agreement", "shipped", "--split", "tune", "--json", "--threshold", "0.3"])
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert {m["threshold"] for m in data["splits"]["tune"].values()} == {0.3}
 

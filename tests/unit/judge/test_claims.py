@@ -139,5 +139,6 @@ def test_relevancy_is_not_fooled_by_an_echo() -> None:
     contexts = (context, POOL)
     (low,) = judge.score(Sample(question, echo, contexts), ("answer_relevancy",))
     (high,) = judge.score(Sample(question, answer, contexts), ("answer_relevancy",))
-    assert low.value is not None and high.value is not None
+    assert low.value is not None
+    assert high.value is not None
     assert low.value < 0.5 <= high.value

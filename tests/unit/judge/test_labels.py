@@ -56,7 +56,9 @@ def test_split_rule_is_stable_and_stratified() -> None:
     ids = [(f"item-{n}", "a" if n % 2 else "b") for n in range(12)]
     split = split_of(ids)
     assert split == split_of(list(reversed(ids)))
-    first_a = min((i for i, k in ids if k == "a"), key=lambda i: hashlib.sha256(i.encode()).hexdigest())
+    first_a = min(
+        (i for i, k in ids if k == "a"), key=lambda i: hashlib.sha256(i.encode()).hexdigest()
+    )
     assert split[first_a] == "test"
     assert Counter(split.values()) == {"test": 4, "tune": 8}
 
@@ -78,8 +80,6 @@ items:
 """
 
 
-
-
 def test_loader_assigns_the_rule_when_split_is_absent(tmp_path: Path) -> None:
     (item,) = load_labels(_write(tmp_path, GOOD))
     assert item.split == "test"  # the only item of its kind has index 0
@@ -92,14 +92,38 @@ def test_loader_assigns_the_rule_when_split_is_absent(tmp_path: Path) -> None:
         ("items: [", "not valid YAML"),
         ("- a\n- b\n", "expected a mapping with an 'items' list"),
         ("items: []\n", "field 'items' must be a non-empty list"),
-        (GOOD.replace("  question: Which port?\n", ""), "item 1 (one): field 'question' is missing"),
-        (GOOD.replace("faithfulness: 1,", "faithfulness: 1.5,"), "item 1 (one): field 'labels.faithfulness': must be a number in [0, 1], got 1.5"),
-        (GOOD.replace("faithfulness: 1,", "faithfulness: .nan,"), "field 'labels.faithfulness': must be a number in [0, 1]"),
-        (GOOD.replace("faithfulness: 1,", "faithfulness: yes,"), "field 'labels.faithfulness': must be a number in [0, 1], got True"),
-        (GOOD.replace("faithfulness: 1,", "faithfullness: 1,"), "field 'labels.faithfullness': unknown metric"),
-        (GOOD.replace("  kind: grounded\n", "  kind: grounded\n  split: train\n"), "field 'split' must be one of tune, test, got 'train'"),
-        (GOOD.replace("contexts: [PgBouncer listens on port 6432.]", "contexts: 3"), "field 'contexts' must be a list of strings"),
-        (GOOD.replace("  kind: grounded\n", "  kind: grounded\n  colour: red\n"), "unknown field 'colour'"),
+        (
+            GOOD.replace("  question: Which port?\n", ""),
+            "item 1 (one): field 'question' is missing",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfulness: 1.5,"),
+            "item 1 (one): field 'labels.faithfulness': must be a number in [0, 1], got 1.5",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfulness: .nan,"),
+            "field 'labels.faithfulness': must be a number in [0, 1]",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfulness: yes,"),
+            "field 'labels.faithfulness': must be a number in [0, 1], got True",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfullness: 1,"),
+            "field 'labels.faithfullness': unknown metric",
+        ),
+        (
+            GOOD.replace("  kind: grounded\n", "  kind: grounded\n  split: train\n"),
+            "field 'split' must be one of tune, test, got 'train'",
+        ),
+        (
+            GOOD.replace("contexts: [PgBouncer listens on port 6432.]", "contexts: 3"),
+            "field 'contexts' must be a list of strings",
+        ),
+        (
+            GOOD.replace("  kind: grounded\n", "  kind: grounded\n  colour: red\n"),
+            "unknown field 'colour'",
+        ),
         (GOOD + GOOD.split("items:\n", 1)[1], "item 2: id: duplicate id 'one'"),
     ],
 )

@@ -199,8 +199,11 @@ def test_stemming_is_safe_across_threads() -> None:
     # The Snowball stemmer object is not thread-safe; stem() serialises cache misses.
     from concurrent.futures import ThreadPoolExecutor
 
-    words = [f"{base}{suffix}" for base in ("archiv", "replicat", "connect") for suffix in
-             ("e", "es", "ed", "ing", "ion", "ions")] * 50
+    words = [
+        f"{base}{suffix}"
+        for base in ("archiv", "replicat", "connect")
+        for suffix in ("e", "es", "ed", "ing", "ion", "ions")
+    ] * 50
     with ThreadPoolExecutor(8) as pool:
         stems = list(pool.map(stem, [f"{w}{i % 7 * 'x'}" for i, w in enumerate(words)]))
     assert stems == [stem(f"{w}{i % 7 * 'x'}") for i, w in enumerate(words)]
