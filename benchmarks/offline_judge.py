@@ -11,7 +11,14 @@ from pytest_ragops.judge.text import split_sentences
 
 # Every per-text analysis cache: cleared before each sample for the cold figure (the
 # per-word stem cache stays warm, as it does after the first few samples of any run).
-_CACHES = (offline._context, offline._claims, offline._question, claims.analyse, claims._windows)
+_CACHES = (
+    offline._context,
+    offline._claims,
+    offline._question,
+    claims.analyse,
+    claims._windows,
+    claims.full,
+)
 
 
 def main() -> None:

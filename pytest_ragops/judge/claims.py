@@ -30,7 +30,17 @@ from pytest_ragops.judge.text import NEGATIONS, STOPWORDS, split_sentences, stem
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Passage", "Quantity", "Verdict", "Window", "analyse", "check_claim", "windows_of"]
+__all__ = [
+    "FullWindow",
+    "Passage",
+    "Quantity",
+    "Verdict",
+    "Window",
+    "analyse",
+    "check_claim",
+    "full",
+    "windows_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,21 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Consecutive sentences of one context: what one claim may draw on."""
+    """Consecutive sentences of one context: what one claim may draw on.
+
+    Built cheaply (content terms and number tokens only) so that every window can be
+    ranked; :func:`full` analyses the few windows a claim is actually checked against.
+    """
+
+    texts: tuple[str, ...]
+    #: Content terms, without number words and units (close to the full analysis').
+    terms: frozenset[str]
+    numbers: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FullWindow:
+    """A window's full analysis: its sentences, items in order and content terms."""
 
     sentences: tuple[Passage, ...]
     items: tuple[Item, ...]
@@ -287,14 +311,43 @@ def windows_of(text: str, size: int) -> tuple[Window, ...]:
 
 @lru_cache(maxsize=4096)
 def _windows(text: str, size: int) -> tuple[Window, ...]:
-    sentences = [analyse(s) for s in split_sentences(text)]
+    sentences = split_sentences(text)
+    light = [_light(s) for s in sentences]
     width = min(size, len(sentences))
     out = []
     for start in range(len(sentences) - width + 1 if width else 0):
-        part = tuple(sentences[start : start + width])
-        items = tuple(i for s in part for i in s.items)
-        out.append(Window(part, items, frozenset().union(*(s.terms for s in part))))
+        part = light[start : start + width]
+        out.append(
+            Window(
+                tuple(sentences[start : start + width]),
+                frozenset().union(*(p[0] for p in part)),
+                frozenset().union(*(p[1] for p in part)),
+            )
+        )
     return tuple(out)
+
+
+_NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset(SCALE_WORDS)
+
+
+def _light(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    tokens = tokenize(sentence.replace("%", " percent "))
+    terms = frozenset(
+        term
+        for t in tokens
+        if t not in _NOT_LIGHT_TERMS and not t[0].isdigit()
+        for term in (term_of(t),)
+        if term
+    )
+    return terms, frozenset(t for t in tokens if t[0].isdigit())
+
+
+@lru_cache(maxsize=4096)
+def full(window: Window) -> FullWindow:
+    """The full analysis of ``window`` (cached: a window is checked by many claims)."""
+    sentences = tuple(analyse(t) for t in window.texts)
+    items = tuple(i for s in sentences for i in s.items)
+    return FullWindow(sentences, items, frozenset().union(*(s.terms for s in sentences)))
 
 
 # -- the rules -------------------------------------------------------------------------
@@ -326,16 +379,13 @@ def check_claim(
 
 def _overlap(claim: Passage, window: Window) -> float:
     shared = claim.terms & window.terms
-    numbers = sum(any(q.same(w) for w in _quantities(window)) for q in claim.quantities)
+    numbers = sum(q.text in window.numbers for q in claim.quantities)
     return len(shared) + len(shared & claim.rare) + numbers
 
 
-def _quantities(window: Window) -> list[Quantity]:
-    return [i for i in window.items if isinstance(i, Quantity)]
-
-
-def _check(claim: Passage, window: Window, question: Passage, support: float) -> Verdict:
-    present = _quantities(window)
+def _check(claim: Passage, light: Window, question: Passage, support: float) -> Verdict:
+    window = full(light)
+    present = [i for i in window.items if isinstance(i, Quantity)]
     for q in claim.quantities:
         if not any(q.same(w) for w in present):
             return Verdict(False, "number", f"{q.text} is not in the context")
@@ -412,7 +462,7 @@ def _bound(claim_items: Sequence[Item], index: int, window_items: Sequence[Item]
     return rival <= good + 1e-9
 
 
-def _polarity(claim: Passage, window: Window) -> str | None:
+def _polarity(claim: Passage, window: FullWindow) -> str | None:
     """A disagreement in negation or antonyms between the claim and the window.
 
     Each clause of the claim is compared with the window clause it matches best (a
@@ -461,7 +511,7 @@ def _short(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
-def _substitution(claim: Passage, window: Window) -> str | None:
+def _substitution(claim: Passage, window: FullWindow) -> str | None:
     """A claim term standing where the best-matching sentence has another term.
 
     Fires when the sentence matching the claim best lacks at most two of its terms, and

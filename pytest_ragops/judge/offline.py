@@ -17,13 +17,17 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
-from pytest_ragops.judge.claims import analyse, check_claim, windows_of
+from pytest_ragops.judge.claims import analyse, check_claim, full, windows_of
 from pytest_ragops.judge.lexicon import FILLER
 from pytest_ragops.judge.text import (
+    NEGATIONS,
+    content_terms,
     is_abstention,
+    is_number,
     split_claims,
     split_sentences,
     stem,
+    tokenize,
 )
 
 if TYPE_CHECKING:
@@ -54,13 +58,12 @@ class _Terms:
 
     @classmethod
     def of(cls, text: str) -> _Terms:
-        # From the (cached) analysis the faithfulness rules use: one pass per text.
-        passage = analyse(text)
-        numbers = frozenset(q.text for q in passage.quantities)
+        tokens = tokenize(text)
+        terms = frozenset(content_terms(tokens))
         return cls(
-            terms=passage.terms | numbers,
-            numbers=numbers,
-            negated=any(c.negated for c in passage.clauses),
+            terms=terms,
+            numbers=frozenset([t for t in terms if is_number(t)]),
+            negated=not NEGATIONS.isdisjoint(tokens),
         )
 
     @classmethod
@@ -268,7 +271,7 @@ class _Run:
         """
         need = max(2.0, 0.5 * len(question.terms))
         return [
-            w.terms
+            full(w).terms
             for c in self.sample.contexts
             for w in windows_of(c, self.judge._window)
             if len(w.terms & question.terms) >= need
