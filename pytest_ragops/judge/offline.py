@@ -8,7 +8,7 @@ and every score is labelled ``offline:<method>`` so reports say what produced it
 
 from __future__ import annotations
 
-import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
+from pytest_ragops.judge.claims import analyse, check_claim, full, windows_of
+from pytest_ragops.judge.lexicon import FILLER
 from pytest_ragops.judge.text import (
     NEGATIONS,
     content_terms,
@@ -24,6 +26,7 @@ from pytest_ragops.judge.text import (
     is_number,
     split_claims,
     split_sentences,
+    stem,
     tokenize,
 )
 
@@ -35,8 +38,8 @@ __all__ = ["METHODS", "OfflineJudge"]
 #: The ``judge`` label of each metric's score (context recall has two methods).
 METHODS: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "faithfulness": "offline:claim-overlap",
-        "answer_relevancy": "offline:token-overlap",
+        "faithfulness": "offline:claim-rules",
+        "answer_relevancy": "offline:question-coverage",
         "context_precision": "offline:ranked-overlap",
         "context_recall": "offline:claim-overlap",
     }
@@ -83,6 +86,8 @@ class _Context:
 @dataclass(frozen=True, slots=True)
 class _Claims:
     factual: tuple[_Terms, ...]
+    #: The factual claims' own text, in order (for the rules and the rationale).
+    texts: tuple[str, ...]
     #: The text of the factual claims, without abstentions and filler.
     text: str
     abstained: bool
@@ -180,8 +185,9 @@ class _Run:
     def score(self, metric: str) -> Score:
         value_or_error: float | str
         label = METHODS[metric]
+        rationale: str | None = None
         if metric == "faithfulness":
-            value_or_error = self.faithfulness()
+            value_or_error, rationale = self.faithfulness()
         elif metric == "answer_relevancy":
             value_or_error = self.answer_relevancy()
         elif metric == "context_precision":
@@ -190,41 +196,86 @@ class _Run:
             label, value_or_error = self.context_recall()
         if isinstance(value_or_error, str):
             return Score(metric=metric, value=None, judge=label, error=value_or_error)
-        return Score(metric=metric, value=value_or_error, judge=label)
+        return Score(metric=metric, value=value_or_error, judge=label, rationale=rationale)
 
-    def faithfulness(self) -> float | str:
+    def faithfulness(self) -> tuple[float | str, str | None]:
         if not self.sample.answer.strip():
-            return "answer is empty"
+            return "answer is empty", None
         claims = self.answer
-        if not claims.factual:
+        if not claims.texts:
             # An abstention asserts nothing, so it cannot be unfaithful (relevancy pays).
             if claims.abstained:
-                return 1.0
-            return "answer has no checkable claim (a sentence with 2+ content words or a number)"
-        windows = tuple(self.all_windows())
-        supported = sum(self.judge._supported(c, windows) for c in claims.factual)
-        return supported / len(claims.factual)
+                return 1.0, "abstains: makes no claim"
+            return (
+                "answer has no checkable claim (a sentence with 2+ content words or a number)",
+                None,
+            )
+        windows = [w for c in self.sample.contexts for w in windows_of(c, self.judge._window)]
+        question = analyse(self.sample.question)
+        failed = []
+        for text in claims.texts:
+            verdict = check_claim(analyse(text), windows, question, self.judge._support)
+            if not verdict.supported:
+                failed.append(f"{_quote(text)} ({verdict.rule}: {verdict.detail})")
+        n = len(claims.texts)
+        if not failed:
+            return 1.0, f"all {n} claims supported"
+        return (n - len(failed)) / n, f"{len(failed)} of {n} claims unsupported: " + "; ".join(
+            failed
+        )
 
     def answer_relevancy(self) -> float | str:
+        """Question-term coverage of the answer's sentences, echoes left out.
+
+        A sentence of an answer to a wh-question that says nothing beyond the question's
+        own words (and filler such as "an important topic") is an echo and counts for
+        nothing; the score is the mean of the best sentence's coverage and the whole
+        (non-echo) answer's coverage.
+        """
         if not self.sample.answer.strip():
             return "answer is empty"
-        question = Counter(content_terms(tokenize(self.sample.question)))
-        if not question:
+        question = _question(self.sample.question)
+        if not question.terms:
             return "question has no content words"
         claims = self.answer
-        if not claims.factual and claims.abstained:
+        if not claims.texts:
             return 0.0
-        answer = Counter(content_terms(tokenize(claims.text or self.sample.answer)))
-        if not answer:
-            return 0.0
-        covered = sum(_covered(q, answer) for q in question)
-        coverage = covered / len(question)
-        dot = sum(n * answer[t] for t, n in question.items())
-        norms = math.sqrt(sum(n * n for n in question.values())) * math.sqrt(
-            sum(n * n for n in answer.values())
-        )
-        # min(): rounding can push a perfect cosine a hair above 1.
-        return min(1.0, 0.5 * coverage + 0.5 * (dot / norms))
+        anchors = self._anchors(question)
+        best = anchored = 0.0
+        union: set[str] = set()
+        on_topic = 0
+        for claim in claims.texts:
+            passage = analyse(_drop_echoed_lead_in(claim, question))
+            terms = Counter(i for i in passage.items if isinstance(i, str))
+            new = {t for t in terms if t not in question.terms and t not in _filler()}
+            if question.wh and not new and not passage.quantities:
+                continue  # an echo of the question
+            covered = {q for q in question.terms if _covered(q, terms)}
+            if question.wants_number and passage.quantities:
+                covered.add(_NUMBER_FOCUS)
+            union |= covered
+            best = max(best, len(covered) / question.size)
+            share = max(len(new & a) for a in anchors) / len(new) if new and anchors else 0.0
+            anchored = max(anchored, share)
+            on_topic += bool(covered) or share >= 0.5
+        coverage = 0.5 * best + 0.5 * len(union) / question.size
+        # Padding with sentences that address nothing in the question costs up to a quarter.
+        padding = 0.75 + 0.25 * on_topic / len(claims.texts)
+        return min(1.0, max(coverage, anchored) * padding)
+
+    def _anchors(self, question: _Question) -> list[frozenset[str]]:
+        """Context windows the question points at: they share half its terms (2+).
+
+        An answer whose new terms come from there addresses the question even when it
+        does not repeat the question's words ("Not until 48 hours after ...").
+        """
+        need = max(2.0, 0.5 * len(question.terms))
+        return [
+            full(w).terms
+            for c in self.sample.contexts
+            for w in windows_of(c, self.judge._window)
+            if len(w.terms & question.terms) >= need
+        ]
 
     def context_precision(self) -> float | str:
         ref_contexts = self.reference_contexts
@@ -278,8 +329,65 @@ def _claims(text: str) -> _Claims:
         else:
             factual.append(claim)
     return _Claims(
-        factual=tuple(_Terms.of(c) for c in factual), text="\n".join(factual), abstained=abstained
+        factual=tuple(_Terms.of(c) for c in factual),
+        texts=tuple(factual),
+        text="\n".join(factual),
+        abstained=abstained,
     )
+
+
+@lru_cache(maxsize=1)
+def _filler() -> frozenset[str]:
+    """The filler words, stemmed (on first use: the stemmer loads lazily)."""
+    return frozenset(stem(w) for w in FILLER)
+
+
+_NUMBER_FOCUS: Final = "\x00number"
+# A wh-question asks for something its own words do not say; a yes/no question may be
+# answered by restating it.
+_WH_RE = re.compile(r"^\W*(?:what|which|how|when|where|why|who|whom|whose)\b", re.IGNORECASE)
+_NUMBER_Q_RE = re.compile(
+    r"\bhow (?:many|much|long|often|large|big|fast|high|low|old)\b|\bwhat (?:is|are) the default"
+    r"|\bdefaults? (?:of|value)|\bwhich port\b|\bwhat (?:temperature|size|value|number)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    terms: frozenset[str]
+    wh: bool
+    wants_number: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.terms) + self.wants_number
+
+
+@lru_cache(maxsize=4096)
+def _question(text: str) -> _Question:
+    terms = frozenset(i for i in analyse(text).items if isinstance(i, str))
+    return _Question(terms, bool(_WH_RE.search(text)), bool(_NUMBER_Q_RE.search(text)))
+
+
+def _drop_echoed_lead_in(claim: str, question: _Question) -> str:
+    """``claim`` without a lead-in ("To watch X on Y, ...") that only repeats the question.
+
+    Such a lead-in covers the question's words whatever follows it, so coverage is
+    counted on the rest of the sentence.
+    """
+    head, sep, rest = claim.partition(", ")
+    if not sep or not rest.strip() or not question.wh:
+        return claim
+    terms = {i for i in analyse(head).items if isinstance(i, str)}
+    if terms and terms <= question.terms and len(terms) >= 0.5 * len(question.terms):
+        return rest
+    return claim
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
 def _covered(term: str, answer: Counter[str]) -> bool:

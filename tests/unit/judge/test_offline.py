@@ -173,13 +173,15 @@ def test_answer_relevancy_prefers_on_topic_answers() -> None:
     on_topic = value(sample(GROUNDED), "answer_relevancy")
     off_topic = value(sample("PgBouncer listens on port 6432 by default."), "answer_relevancy")
     assert on_topic > 0.6
-    assert off_topic == 0.0
+    assert off_topic < 0.5  # below the documented verdict threshold
 
 
 def test_answer_relevancy_matches_terms_inside_identifiers() -> None:
     q = "Which tool takes a base backup?"
-    assert value(sample("Use pg_basebackup.", question=q), "answer_relevancy") > 0.0
-    assert value(sample("Use pg_dump.", question=q), "answer_relevancy") == 0.0
+    assert value(sample("Use pg_basebackup.", question=q), "answer_relevancy") > 0.5
+    # An unrelated tool, with no context pointing at it, does not answer the question.
+    elsewhere = sample("Use pg_dump.", question=q, contexts=(POOLING,))
+    assert value(elsewhere, "answer_relevancy") == 0.0
 
 
 def test_answer_relevancy_penalises_padding() -> None:
@@ -280,8 +282,8 @@ def test_scores_follow_requested_order_with_labels() -> None:
     assert [r.metric for r in results] == list(metrics)
     assert [r.judge for r in results] == [
         "offline:claim-overlap",
-        "offline:claim-overlap",
-        "offline:token-overlap",
+        "offline:claim-rules",
+        "offline:question-coverage",
         "offline:ranked-overlap",
     ]
     assert all(r.value is not None and 0.0 <= r.value <= 1.0 for r in results)
@@ -316,7 +318,7 @@ def test_bad_settings_are_usage_errors(kwargs: dict[str, Any], message: str) -> 
 
 def test_support_threshold_is_configurable() -> None:
     # 2 of the claim's 4 content terms occur in the context: 0.5 coverage.
-    s = sample("pg_basebackup needs Kerberos tickets.", contexts=("pg_basebackup needs it.",))
+    s = sample("pg_basebackup needs special tickets.", contexts=("pg_basebackup needs it.",))
     assert score(s, "faithfulness").value == 0.0
     assert score(s, "faithfulness", OfflineJudge(support=0.5)).value == 1.0
 

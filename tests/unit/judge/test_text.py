@@ -60,7 +60,8 @@ def test_tokenize_apostrophes() -> None:
         ("configure", "configured", "configuration"),
         ("run", "running"),
         ("vacuum", "vacuumed", "vacuuming"),
-        ("slow", "slowly"),
+        ("connect", "connects", "connected", "connecting"),
+        ("allow", "allows", "allowed"),
     ],
     ids=lambda forms: forms[0],
 )
@@ -68,7 +69,7 @@ def test_stem_makes_inflections_meet(forms: tuple[str, ...]) -> None:
     assert len({stem(f) for f in forms}) == 1, {f: stem(f) for f in forms}
 
 
-@pytest.mark.parametrize("word", ["status", "analysis", "wal", "max_connections", "wal2json"])
+@pytest.mark.parametrize("word", ["wal", "max_connections", "wal2json", "recovery.signal", "9.6"])
 def test_stem_leaves_short_words_and_identifiers(word: str) -> None:
     assert stem(word) == word
 
@@ -186,4 +187,33 @@ def test_split_claims_at_colons_but_not_inside_parentheses() -> None:
 def test_split_claims_drops_a_leading_reply(reply: str) -> None:
     assert split_claims(f"{reply}work_mem applies per sort operation.") == [
         "work_mem applies per sort operation."
+    ]
+
+
+def test_stem_applies_the_synonym_list_first() -> None:
+    assert stem("reboot") == stem("restart")
+    assert stem("ram") == stem("memory")
+
+
+def test_stemming_is_safe_across_threads() -> None:
+    # The Snowball stemmer object is not thread-safe; stem() serialises cache misses.
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = [
+        f"{base}{suffix}"
+        for base in ("archiv", "replicat", "connect")
+        for suffix in ("e", "es", "ed", "ing", "ion", "ions")
+    ] * 50
+    with ThreadPoolExecutor(8) as pool:
+        stems = list(pool.map(stem, [f"{w}{i % 7 * 'x'}" for i, w in enumerate(words)]))
+    assert stems == [stem(f"{w}{i % 7 * 'x'}") for i, w in enumerate(words)]
+
+
+def test_tokenize_keeps_dotted_identifiers_whole() -> None:
+    assert tokenize("Create recovery.signal, e.g. in postgresql.auto.conf.") == [
+        "create",
+        "recovery.signal",
+        "e.g",
+        "in",
+        "postgresql.auto.conf",
     ]

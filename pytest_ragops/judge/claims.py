@@ -1,0 +1,548 @@
+"""Claims and passages as the offline faithfulness rules see them, and those rules.
+
+A text is analysed once into :class:`Passage` objects (one per sentence or claim): its
+content terms in order, the quantities among them (digits or number words with their
+unit, in one base unit per dimension), the rare terms (identifiers, names), and its
+clauses with their polarity. :func:`check_claim` then decides whether one claim is
+supported by the contexts and, when it is not, which rule failed. Each rule and its
+known failure modes are documented in ``docs/offline-judge.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from pytest_ragops.judge.lexicon import (
+    ANTONYMS,
+    FILLER,
+    NUMBER_WORDS,
+    ROMAN_AFTER,
+    ROMAN_NUMERALS,
+    SCALE_WORDS,
+    UNITS,
+)
+from pytest_ragops.judge.text import NEGATIONS, STOPWORDS, split_sentences, stem, term_of, tokenize
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "FullWindow",
+    "Passage",
+    "Quantity",
+    "Verdict",
+    "Window",
+    "analyse",
+    "check_claim",
+    "full",
+    "windows_of",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A number with its unit, in the dimension's base unit (``dim`` "" = no unit)."""
+
+    value: float
+    dim: str
+    text: str
+
+    def same(self, other: Quantity) -> bool:
+        if self.dim == "version" or other.dim == "version":
+            return self.text == other.text
+        if self.dim != other.dim and self.dim and other.dim:
+            return False
+        return abs(self.value - other.value) <= 1e-9 * max(1.0, abs(self.value))
+
+    def comparable(self, other: Quantity) -> bool:
+        """Whether ``other`` could stand where ``self`` stands (a rival number)."""
+        return self.dim == other.dim or not self.dim or not other.dim
+
+
+Item = str | Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A stretch of a sentence between commas and conjunctions: polarity's scope."""
+
+    text: str
+    terms: frozenset[str]
+    negated: bool
+    #: Terms after the clause's first negation cue: what the negation is about.
+    scope: frozenset[str]
+    #: Stems of the words in the antonym list (stopwords included: above, more, ...).
+    marks: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One analysed sentence or claim."""
+
+    text: str
+    items: tuple[Item, ...]
+    terms: frozenset[str]
+    quantities: tuple[Quantity, ...]
+    rare: frozenset[str]
+    clauses: tuple[Clause, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Consecutive sentences of one context: what one claim may draw on.
+
+    Built cheaply (content terms and number tokens only) so that every window can be
+    ranked; :func:`full` analyses the few windows a claim is actually checked against.
+    """
+
+    texts: tuple[str, ...]
+    #: Content terms, without number words and units (close to the full analysis').
+    terms: frozenset[str]
+    numbers: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FullWindow:
+    """A window's full analysis: its sentences, items in order and content terms."""
+
+    sentences: tuple[Passage, ...]
+    items: tuple[Item, ...]
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether one claim is supported; if not, the rule that failed and why."""
+
+    supported: bool
+    rule: str | None = None
+    detail: str | None = None
+
+
+# -- analysis --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _filler() -> frozenset[str]:
+    """The filler words, stemmed (built on first use: the stemmer loads lazily)."""
+    return frozenset(stem(w) for w in FILLER)
+
+
+@lru_cache(maxsize=1)
+def _antonyms() -> dict[str, frozenset[str]]:
+    """Stem -> the stems of its antonyms (built on first use: the stemmer loads lazily)."""
+    out: dict[str, set[str]] = {}
+    for a, b in ANTONYMS:
+        out.setdefault(stem(a), set()).add(stem(b))
+        out.setdefault(stem(b), set()).add(stem(a))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+# Polarity's scope: clauses joined by a semicolon, colon or conjunction. A split is kept
+# only when both sides have 2+ content terms, so "roles and tablespaces" stays whole.
+_POLARITY_SPLIT_RE = re.compile(
+    r"[;:]\s+|,\s+(?:so\s+|because\s+|and\s+|(?=not\s))"
+    r"|,?\s+(?:but|while|whereas|although|which|that|then)\s+"
+    r"|\s+and\s+(?=\w+\s+(?:is|are|was|were|must|can|may|do|does)\b)",
+    re.IGNORECASE,
+)
+_SINGLE_LETTER_UNITS: Final = frozenset(("b", "s", "h", "c", "f"))
+
+
+@lru_cache(maxsize=8192)
+def analyse(text: str) -> Passage:
+    """Analyse one sentence or claim (pure and cached: texts recur across samples)."""
+    clauses: list[Clause] = []
+    items: list[Item] = []
+    for piece, tokens in _pieces(text):
+        clause_items, negations = _items(tokens)
+        items.extend(clause_items)
+        terms = frozenset(t for t in clause_items if isinstance(t, str))
+        scope: frozenset[str] = frozenset()
+        if negations:
+            first = next(k for k, t in enumerate(tokens) if t in NEGATIONS)
+            scope = frozenset(c for c in map(term_of, tokens[first + 1 :]) if c)
+        marks = frozenset(m for m in map(_mark, tokens) if m)
+        clauses.append(Clause(piece.strip(), terms, negations % 2 == 1, scope, marks))
+    return Passage(
+        text=text,
+        items=tuple(items),
+        terms=frozenset(i for i in items if isinstance(i, str)),
+        quantities=tuple(i for i in items if isinstance(i, Quantity)),
+        rare=_rare(text),
+        clauses=tuple(clauses),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _mark(token: str) -> str:
+    """The stem of ``token`` when it is in the antonym list, else ``""``."""
+    stemmed = stem(token)
+    return stemmed if stemmed in _antonyms() else ""
+
+
+def _rare(text: str) -> frozenset[str]:
+    """Rare terms, from the original casing: identifiers (``_`` or ``.`` inside, or a
+    digit: ``pg_squeeze``, ``recovery.signal``, ``wal2json``), names with two capitals
+    (``PgBouncer``, ``TLS``) and capitalised words that do not open a sentence."""
+    rare: set[str] = set()
+    opening = True
+    for word in text.split():
+        # Fast path: most words are plain lower-case words.
+        if not word.islower() or not word.isalpha():
+            rare.update(_rare_word(word, opening))
+        opening = word[-1] in ".!?:;"
+    return frozenset(rare)
+
+
+@lru_cache(maxsize=65536)
+def _rare_word(word: str, opening: bool) -> tuple[str, ...]:
+    core = word.strip("()[]{}\"'`,;:!?.\u201c\u201d\u2018\u2019")
+    if not core or not core[0].isalpha():
+        return ()
+    upper = sum(ch.isupper() for ch in core)
+    if (
+        "_" in core
+        or "." in core
+        or any(ch.isdigit() for ch in core)
+        or upper >= 2
+        or (upper == 1 and core[0].isupper() and not opening and len(core) > 2)
+    ):
+        return tuple(t for t in map(term_of, tokenize(core)) if t and not t[0].isdigit())
+    return ()
+
+
+def _pieces(text: str) -> list[tuple[str, list[str]]]:
+    """``text`` cut at clause boundaries (with each piece's tokens), merging any side
+    with fewer than 2 content terms into its neighbour."""
+    merged: list[tuple[str, list[str], int]] = []
+    for piece in _POLARITY_SPLIT_RE.split(text):
+        if not piece.strip():
+            continue
+        tokens = tokenize(piece.replace("%", " percent "))
+        n = sum(1 for t in tokens if t not in NEGATIONS and term_of(t))
+        if merged and (merged[-1][2] < 2 or n < 2):
+            last = merged[-1]
+            merged[-1] = (f"{last[0]} {piece}", last[1] + tokens, last[2] + n)
+        else:
+            merged.append((piece, tokens, n))
+    return [(piece, tokens) for piece, tokens, _ in merged]
+
+
+def _items(tokens: list[str]) -> tuple[list[Item], int]:
+    """Content terms and quantities of ``tokens`` in order, and the count of negations."""
+    items: list[Item] = []
+    negations = 0
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if tok[0].isdigit():
+            value: float | None = None if tok.count(".") > 1 else float(tok)
+            i += 1
+            if value is None:
+                items.append(Quantity(0.0, "version", tok))
+                continue
+            text = tok
+        elif tok in NUMBER_WORDS and (tok != "one" or _unit_at(tokens, i + 1)[0][0]):
+            value, text = 0.0, tok
+            while i < n and (tokens[i] in NUMBER_WORDS or tokens[i] in SCALE_WORDS):
+                word = tokens[i]
+                if word in SCALE_WORDS:
+                    value = max(value, 1.0) * SCALE_WORDS[word]
+                else:
+                    value += NUMBER_WORDS[word]
+                i += 1
+        elif tok in ROMAN_NUMERALS and i > 0 and tokens[i - 1] in ROMAN_AFTER:
+            items.append(Quantity(float(ROMAN_NUMERALS[tok]), "", tok))
+            i += 1
+            continue
+        else:
+            if tok in NEGATIONS:
+                negations += 1
+            else:
+                term = term_of(tok)
+                if term:
+                    items.append(term)
+            i += 1
+            continue
+        while i < n and tokens[i] in SCALE_WORDS:
+            value *= SCALE_WORDS[tokens[i]]
+            i += 1
+        (dim, factor), skipped, used = _unit_at(tokens, i)
+        items.append(Quantity(value * factor, dim, text))
+        if skipped:
+            term = term_of(skipped)
+            if term:
+                items.append(term)
+        i += used
+    return items, negations
+
+
+def _unit_at(tokens: list[str], i: int) -> tuple[tuple[str, float], str, int]:
+    """The unit at ``tokens[i]`` (or one word later: "50 flight hours"), the word
+    skipped, and how many tokens the unit took; ``("", 1.0)`` when there is none."""
+    if i >= len(tokens):
+        return ("", 1.0), "", 0
+    tok = tokens[i]
+    if tok == "inch" and i + 1 < len(tokens) and tokens[i + 1].startswith("pound"):
+        return UNITS["inch-pounds"], "", 2
+    if tok in UNITS:
+        return UNITS[tok], "", 1
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if (
+        tok.isalpha()
+        and tok not in STOPWORDS
+        and tok not in NEGATIONS
+        and nxt in UNITS
+        and nxt not in _SINGLE_LETTER_UNITS
+    ):
+        return UNITS[nxt], tok, 2
+    return ("", 1.0), "", 0
+
+
+def windows_of(text: str, size: int) -> tuple[Window, ...]:
+    """Sliding windows of ``size`` consecutive sentences of one context."""
+    return _windows(text, size)
+
+
+@lru_cache(maxsize=4096)
+def _windows(text: str, size: int) -> tuple[Window, ...]:
+    sentences = split_sentences(text)
+    light = [_light(s) for s in sentences]
+    width = min(size, len(sentences))
+    out = []
+    for start in range(len(sentences) - width + 1 if width else 0):
+        part = light[start : start + width]
+        out.append(
+            Window(
+                tuple(sentences[start : start + width]),
+                frozenset().union(*(p[0] for p in part)),
+                frozenset().union(*(p[1] for p in part)),
+            )
+        )
+    return tuple(out)
+
+
+_NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset(SCALE_WORDS)
+
+
+def _light(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    tokens = tokenize(sentence.replace("%", " percent "))
+    terms = frozenset(
+        term
+        for t in tokens
+        if t not in _NOT_LIGHT_TERMS and not t[0].isdigit()
+        for term in (term_of(t),)
+        if term
+    )
+    return terms, frozenset(t for t in tokens if t[0].isdigit())
+
+
+@lru_cache(maxsize=4096)
+def full(window: Window) -> FullWindow:
+    """The full analysis of ``window`` (cached: a window is checked by many claims)."""
+    sentences = tuple(analyse(t) for t in window.texts)
+    items = tuple(i for s in sentences for i in s.items)
+    return FullWindow(sentences, items, frozenset().union(*(s.terms for s in sentences)))
+
+
+# -- the rules -------------------------------------------------------------------------
+
+
+def check_claim(
+    claim: Passage, windows: Sequence[Window], question: Passage, support: float
+) -> Verdict:
+    """Whether ``claim`` is supported by its best-supporting window(s).
+
+    The windows with the highest overlap are tried; the claim is supported when one of
+    them passes every rule, else the best window's first failing rule is reported.
+    """
+    if not windows:
+        return Verdict(False, "no-context", "no context was retrieved")
+    scored = [(_overlap(claim, w), w) for w in windows]
+    best = max(s for s, _ in scored)
+    first: Verdict | None = None
+    for score, window in scored:
+        if score < best:
+            continue
+        verdict = _check(claim, window, question, support)
+        if verdict.supported:
+            return verdict
+        first = first or verdict
+    assert first is not None
+    return first
+
+
+def _overlap(claim: Passage, window: Window) -> float:
+    shared = claim.terms & window.terms
+    numbers = sum(q.text in window.numbers for q in claim.quantities)
+    return len(shared) + len(shared & claim.rare) + numbers
+
+
+def _check(claim: Passage, light: Window, question: Passage, support: float) -> Verdict:
+    window = full(light)
+    present = [i for i in window.items if isinstance(i, Quantity)]
+    for q in claim.quantities:
+        if not any(q.same(w) for w in present):
+            return Verdict(False, "number", f"{q.text} is not in the context")
+    for index, item in enumerate(claim.items):
+        if isinstance(item, Quantity) and not _bound(claim.items, index, window.items):
+            return Verdict(
+                False, "number-binding", f"{item.text} belongs to other terms in the context"
+            )
+    missing_rare = sorted(claim.rare - window.terms - question.terms)
+    if missing_rare:
+        return Verdict(
+            False, "rare-term", f"{missing_rare[0]!r} is in neither context nor question"
+        )
+    # The question's own words need no support (the user said them); filler says nothing.
+    # Numbers count as content: by now every one of them is in the window.
+    checkable = claim.terms - _filler()
+    if checkable:
+        found = len(checkable & (window.terms | question.terms)) + len(claim.quantities)
+        covered = found / (len(checkable) + len(claim.quantities))
+        if covered < support:
+            return Verdict(
+                False, "coverage", f"only {covered:.0%} of its terms are in one context window"
+            )
+    polarity = _polarity(claim, window)
+    if polarity is not None:
+        return Verdict(False, "polarity", polarity)
+    swapped = _substitution(claim, window)
+    if swapped is not None:
+        return Verdict(False, "wrong-entity", swapped)
+    return Verdict(True)
+
+
+def _sides(items: Sequence[Item], index: int) -> tuple[list[str], list[str]]:
+    """Terms left and right of the quantity at ``index``, up to the next quantity."""
+    left: list[str] = []
+    for item in reversed(items[:index]):
+        if isinstance(item, Quantity) or len(left) >= 12:
+            break
+        left.append(item)
+    right: list[str] = []
+    for item in items[index + 1 :]:
+        if isinstance(item, Quantity) or len(right) >= 12:
+            break
+        right.append(item)
+    return left, right
+
+
+def _affinity(claim_side: list[str], window_side: list[str]) -> float:
+    """How strongly the window's terms near a number are the claim's terms near it."""
+    where = {t: d for d, t in reversed(list(enumerate(window_side, start=1)))}
+    return sum(1.0 / (dc + where[t]) for dc, t in enumerate(claim_side, start=1) if t in where)
+
+
+def _bound(claim_items: Sequence[Item], index: int, window_items: Sequence[Item]) -> bool:
+    """Whether the window ties the claim's number to the claim's terms.
+
+    Of all the window's comparable numbers, the one whose neighbouring terms best match
+    the claim number's neighbours must be an equal one; a tie passes. Catches a number
+    moved to another subject ("max_wal_size is 80MB" against "min_wal_size, 80MB").
+    """
+    q = claim_items[index]
+    assert isinstance(q, Quantity)
+    left, right = _sides(claim_items, index)
+    good = rival = 0.0
+    for j, item in enumerate(window_items):
+        if not isinstance(item, Quantity) or not q.comparable(item):
+            continue
+        w_left, w_right = _sides(window_items, j)
+        score = _affinity(left, w_left) + _affinity(right, w_right)
+        if q.same(item):
+            good = max(good, score)
+        else:
+            rival = max(rival, score)
+    return rival <= good + 1e-9
+
+
+def _polarity(claim: Passage, window: FullWindow) -> str | None:
+    """A disagreement in negation or antonyms between the claim and the window.
+
+    Each clause of the claim is compared with the window clause it matches best (a
+    tie passes when one of the tied clauses agrees). And a negated window clause whose
+    terms a positive claim clause all repeats ("Alcohol is never reimbursed" against
+    "Alcohol is always reimbursed when ...") is a disagreement too.
+    """
+    clauses = [c for s in window.sentences for c in s.clauses]
+    for mine in claim.clauses:
+        if not mine.terms:
+            continue
+        best = max(len(mine.terms & c.terms) for c in clauses)
+        if best == 0:
+            continue
+        tied = [c for c in clauses if len(mine.terms & c.terms) == best]
+        if all(_flipped(mine, c) for c in tied):
+            return f"polarity differs from {_short(tied[0].text)}"
+        for theirs in clauses:
+            if (
+                theirs.negated
+                and not mine.negated
+                and len(theirs.terms) >= 2
+                and theirs.terms <= mine.terms
+                and _flipped(mine, theirs)
+            ):
+                return f"polarity differs from {_short(theirs.text)}"
+    return None
+
+
+def _flipped(mine: Clause, theirs: Clause) -> bool:
+    # A negation counts only when the other clause shares a term in its scope: in "Use
+    # SKIP LOCKED" against "SKIP LOCKED lets workers ... without waiting", it does not.
+    mine_negated = mine.negated and bool(mine.scope & theirs.terms)
+    theirs_negated = theirs.negated and bool(theirs.scope & mine.terms)
+    flipped = mine_negated != theirs_negated
+    antonyms = _antonyms()
+    for mark in mine.marks - theirs.marks:
+        opposite = antonyms[mark]
+        if opposite & theirs.marks and not opposite & mine.marks:
+            return not flipped
+    return flipped
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
+
+
+def _substitution(claim: Passage, window: FullWindow) -> str | None:
+    """A claim term standing where the best-matching sentence has another term.
+
+    Fires when the sentence matching the claim best lacks at most two of its terms, and
+    the claim pairs one of them with a neighbour exactly as another place of the window
+    does, while the sentence pairs that neighbour with a different term: "transaction
+    mode is the default" against "session mode, the default" with "transaction mode"
+    described next to it. The answer reused the context's phrase for another entity.
+    """
+    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    missing = claim.terms - sentence.terms
+    if not missing or len(missing) > 2:
+        return None
+    c_terms = [i for i in claim.items if isinstance(i, str)]
+    s_terms = [i for i in sentence.items if isinstance(i, str)]
+    elsewhere = {
+        pair
+        for other in window.sentences
+        if other is not sentence
+        for pair in _pairs([i for i in other.items if isinstance(i, str)])
+    }
+    s_pairs = _pairs(s_terms)
+    for left, right in _pairs(c_terms):
+        for m, x, side in ((left, right, 0), (right, left, 1)):
+            if m not in missing or x not in sentence.terms or (left, right) not in elsewhere:
+                continue
+            for pair in s_pairs:
+                e = pair[side]
+                if pair[1 - side] == x and e != m and e not in claim.terms:
+                    return f"{m!r} where the context says {e!r}"
+    return None
+
+
+def _pairs(terms: list[str]) -> set[tuple[str, str]]:
+    return set(itertools.pairwise(terms))

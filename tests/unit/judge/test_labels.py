@@ -1,0 +1,141 @@
+"""The shipped human-labelled set and the labels-file loader."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+
+from pytest_ragops.errors import RagopsError
+from pytest_ragops.judge.labels import SHIPPED_LABELS, load_labels, split_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+KINDS = {
+    "grounded",
+    "paraphrased",
+    "changed-number",
+    "swapped-number",
+    "negated",
+    "wrong-entity",
+    "unsupported-addition",
+    "partly-wrong",
+    "abstaining",
+    "off-topic",
+}
+
+
+def test_shipped_set_covers_the_kinds_and_domains_asked_for() -> None:
+    items = load_labels(SHIPPED_LABELS)
+    assert len(items) >= 60
+    domains = Counter(i.domain for i in items)
+    assert domains["postgresql"] >= 40
+    assert len(domains) >= 2
+    assert {i.kind for i in items} == KINDS
+    for item in items:
+        assert {"faithfulness", "answer_relevancy"} <= set(item.labels)
+        assert item.sample.contexts
+
+
+def test_shipped_split_is_the_documented_sha256_rule() -> None:
+    raw = yaml.safe_load(SHIPPED_LABELS.read_text(encoding="utf-8"))["items"]
+    # The file marks each item's split; it must be exactly what the rule gives.
+    assert {i["id"]: i["split"] for i in raw} == split_of((i["id"], i["kind"]) for i in raw)
+    items = load_labels(SHIPPED_LABELS)
+    for kind in KINDS:
+        of_kind = [i for i in items if i.kind == kind]
+        test = [i for i in of_kind if i.split == "test"]
+        assert len(test) == -(-len(of_kind) // 3), kind  # a third, rounded up
+
+
+def test_split_rule_is_stable_and_stratified() -> None:
+    ids = [(f"item-{n}", "a" if n % 2 else "b") for n in range(12)]
+    split = split_of(ids)
+    assert split == split_of(list(reversed(ids)))
+    first_a = min(
+        (i for i, k in ids if k == "a"), key=lambda i: hashlib.sha256(i.encode()).hexdigest()
+    )
+    assert split[first_a] == "test"
+    assert Counter(split.values()) == {"test": 4, "tune": 8}
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "labels.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """
+items:
+- id: one
+  kind: grounded
+  question: Which port?
+  answer: Port 6432.
+  contexts: [PgBouncer listens on port 6432.]
+  labels: {faithfulness: 1, answer_relevancy: 1}
+"""
+
+
+def test_loader_assigns_the_rule_when_split_is_absent(tmp_path: Path) -> None:
+    (item,) = load_labels(_write(tmp_path, GOOD))
+    assert item.split == "test"  # the only item of its kind has index 0
+    assert item.labels == {"faithfulness": 1.0, "answer_relevancy": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("items: [", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping with an 'items' list"),
+        ("items: []\n", "field 'items' must be a non-empty list"),
+        (
+            GOOD.replace("  question: Which port?\n", ""),
+            "item 1 (one): field 'question' is missing",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfulness: 1.5,"),
+            "item 1 (one): field 'labels.faithfulness': must be a number in [0, 1], got 1.5",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfulness: .nan,"),
+            "field 'labels.faithfulness': must be a number in [0, 1]",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfulness: yes,"),
+            "field 'labels.faithfulness': must be a number in [0, 1], got True",
+        ),
+        (
+            GOOD.replace("faithfulness: 1,", "faithfullness: 1,"),
+            "field 'labels.faithfullness': unknown metric",
+        ),
+        (
+            GOOD.replace("  kind: grounded\n", "  kind: grounded\n  split: train\n"),
+            "field 'split' must be one of tune, test, got 'train'",
+        ),
+        (
+            GOOD.replace("contexts: [PgBouncer listens on port 6432.]", "contexts: 3"),
+            "field 'contexts' must be a list of strings",
+        ),
+        (
+            GOOD.replace("  kind: grounded\n", "  kind: grounded\n  colour: red\n"),
+            "unknown field 'colour'",
+        ),
+        (GOOD + GOOD.split("items:\n", 1)[1], "item 2: id: duplicate id 'one'"),
+    ],
+)
+def test_bad_files_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(RagopsError) as info:
+        load_labels(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(RagopsError, match=r"missing\.yaml: cannot read labels file"):
+        load_labels(tmp_path / "missing.yaml")
