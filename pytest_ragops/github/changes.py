@@ -48,7 +48,7 @@ def match_paths(patterns: Sequence[str], paths: Iterable[str]) -> list[str]:
     """Paths matching any pattern, with gitignore semantics (``prompts/**``, ``*.prompt``)."""
     import pathspec
 
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     return sorted(p for p in paths if spec.match_file(p))
 
 
