@@ -79,9 +79,9 @@ def _merge(args: argparse.Namespace) -> int:
     summary = result.report["summary"]
     for line in render_gates(result.report["gates"]):
         print(line)
-    failed_shards = [s["path"] for s in result.report["run"]["shards"] if not s["passed"]]
-    for path in failed_shards:
-        print(f"FAILED shard {path}: its verdict failed")
+    for shard in result.report["run"]["shards"]:
+        if not shard["passed"]:
+            print(f"FAILED shard {shard['path']}: {shard['failure']}")
     verdict = "passed" if result.passed else "failed"
     print(
         f"ragops report merge: {len(shards)} shards, {summary['records']} records, "

@@ -175,7 +175,8 @@ def step_run(
 ) -> int:
     """Run the evals; set ``passed``, ``report-path``, ``markdown-path``; always exit 0.
 
-    ``passed`` is true only when pytest exited 0 and the report's verdict passed. Stale
+    ``passed`` is true only when pytest exited 0 and the report's verdict passed (for a
+    shard: its own tests, test gates and workers; the merge gates the suite). Stale
     reports are removed first, so a crash can never re-post an old green report.
     """
     from pytest_ragops.report.model import write_text_atomic
@@ -197,6 +198,13 @@ def step_run(
     status = (runner or _run)(cmd, env)
     verdict = _verdict(report)
     passed = status == 0 and verdict is True
+    why = f"pytest exit status {status}, verdict {verdict}"
+    if shard and verdict is not None:
+        # A shard's suite gates cover a subset; `ragops report merge` gates the suite.
+        from pytest_ragops.report.merge import shard_verdict
+
+        failure = shard_verdict(json.loads(report.read_text(encoding="utf-8")), status)
+        passed, why = failure is None, f"shard {shard}: {failure}"
     if not markdown.is_file():
         write_text_atomic(_no_report_markdown(status, shard), markdown)
     actions.set_output("passed", "true" if passed else "false")
@@ -204,7 +212,7 @@ def step_run(
     actions.set_output("report-path", str(report) if report.is_file() else "")
     actions.set_output("markdown-path", str(markdown))
     actions.summary(markdown.read_text(encoding="utf-8"))
-    line = "passed" if passed else f"failed (pytest exit status {status}, verdict {verdict})"
+    line = "passed" if passed else f"failed ({why})"
     print(f"ragops: evals {line}")
     return 0
 

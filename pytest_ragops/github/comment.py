@@ -72,7 +72,8 @@ def trim_body(body: str, limit: int = MAX_BODY, where: str = "the run's ragops r
     if len(body) <= limit:
         return body
     note = f"\n\n… trimmed to fit GitHub's comment limit; the full report is in {where}.\n"
-    budget = limit - len(note) - len("\n\n</details>")
+    # Room for the note, a closing </details> and a "rows trimmed" line in a long gate table.
+    budget = limit - len(note) - len("\n\n</details>") - 60
     lines = body.split("\n")
     head_end = _head_end(lines)
     kept: list[str] = []

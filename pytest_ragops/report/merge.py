@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from pytest_ragops.gates import Gate
 
-__all__ = ["MergeResult", "load_shards", "merge_reports", "suite_gates"]
+__all__ = ["MergeResult", "load_shards", "merge_reports", "shard_verdict", "suite_gates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,38 @@ class MergeResult:
     @property
     def passed(self) -> bool:
         return bool(self.report["summary"]["passed"])
+
+
+def shard_verdict(report: Mapping[str, Any], exitstatus: int | None = None) -> str | None:
+    """Why a shard failed on its own, or None; its suite gates over a subset do not count.
+
+    A shard gates the suite thresholds over its own records only, which says nothing about
+    the whole suite; what counts is what the merge cannot recompute: failed or errored
+    tests (``run.pytest_outcomes``), failed marker gates, lost workers and a pytest exit
+    status other than 0 or 1. An exit status of 1 with failed suite gates and no outcomes
+    recorded cannot be told apart from a failed test, so it fails (closed).
+    """
+    run = report.get("run") or {}
+    status = run.get("pytest_exitstatus", exitstatus)
+    outcomes = run.get("pytest_outcomes")
+    gates = report.get("gates") or []
+    if run.get("lost_workers"):
+        return f"lost workers: {', '.join(map(str, run['lost_workers']))}"
+    failed_test_gates = [g for g in gates if g["scope"] != "suite" and not g["passed"]]
+    if failed_test_gates:
+        return f"{len(failed_test_gates)} test gates failed"
+    if isinstance(outcomes, dict):
+        bad = {k: outcomes.get(k) for k in ("failed", "errors", "error") if outcomes.get(k)}
+        if bad:
+            return ", ".join(f"{v} {k}" for k, v in bad.items())
+    if status not in (None, 0, 1):
+        return f"pytest exit status {status}"
+    if status == 1 and not isinstance(outcomes, dict):
+        suite_failed = any(g["scope"] == "suite" and not g["passed"] for g in gates)
+        if not suite_failed:
+            return "pytest exit status 1"
+        return "pytest exit status 1 and no test outcomes in the report to tell why"
+    return None
 
 
 def load_shards(paths: Sequence[Path]) -> list[tuple[str, dict[str, Any]]]:
@@ -101,14 +133,13 @@ def suite_gates(
         return list(gates.values())
     seen: dict[str, tuple[tuple[str, float], ...]] = {}
     for path, data in shards:
+        # In the order the shard ran them, which is the order an unsharded run reports.
         seen[path] = tuple(
-            sorted(
-                (str(g["key"]), float(g["bound"])) for g in data["gates"] if g["scope"] == "suite"
-            )
+            (str(g["key"]), float(g["bound"])) for g in data["gates"] if g["scope"] == "suite"
         )
     first_path, first = next(iter(seen.items()))
     for path, keys in seen.items():
-        if keys != first:
+        if sorted(keys) != sorted(first):
             raise RagopsError(
                 f"suite gates {dict(keys)} differ from {dict(first)} of {first_path}; "
                 "pass --threshold or --pyproject",
@@ -144,7 +175,8 @@ def merge_reports(
         shard_info.append(
             {
                 "path": path,
-                "passed": (data.get("summary") or {}).get("passed") is True,
+                "passed": shard_verdict(data) is None,
+                "failure": shard_verdict(data),
                 "records": len(data["records"]),
                 "pytest_exitstatus": shard_run.get("pytest_exitstatus"),
             }

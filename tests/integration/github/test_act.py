@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -62,8 +61,10 @@ jobs:
           MARKDOWN: ${{{{ steps.ragops.outputs.markdown-path }}}}
           COMMENT_URL: ${{{{ steps.ragops.outputs.comment-url }}}}
         run: |
-          printf '{{"ran": "%s", "passed": "%s", "report": "%s", "markdown": "%s", "comment_url": "%s"}}' \\
-            "$RAN" "$PASSED" "$REPORT" "$MARKDOWN" "$COMMENT_URL" > "$RAGOPS_TEST_OUT"
+          printf '{{"ran": "%s", "passed": "%s", "report": "%s", ' "$RAN" "$PASSED" "$REPORT" \\
+            > "$RAGOPS_TEST_OUT"
+          printf '"markdown": "%s", "comment_url": "%s"}}' "$MARKDOWN" "$COMMENT_URL" \\
+            >> "$RAGOPS_TEST_OUT"
 """
 
 EVAL_TEST = """\

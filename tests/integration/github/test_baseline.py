@@ -75,9 +75,11 @@ def test_latest_artifact_of_the_base_branch_is_downloaded(
     assert "baseline: ragops-report of run" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     # Same workflow, base branch, successful runs only; the blob host never saw the token.
     listing = github.requests("GET", r"/actions/workflows/ai-ci.yml/runs")
-    assert "branch=main" in listing[0][1] and "status=success" in listing[0][1]
+    assert "branch=main" in listing[0][1]
+    assert "status=success" in listing[0][1]
     blob = github.requests("GET", r"^/blob/")
-    assert len(blob) == 1 and "Authorization" not in blob[0][2]
+    assert len(blob) == 1
+    assert "Authorization" not in blob[0][2]
 
 
 def test_no_artifact_says_so_and_runs_without_deltas(

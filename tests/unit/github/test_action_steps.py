@@ -271,7 +271,8 @@ def test_bad_threshold_input_is_one_error_line(
     env = _env(tmp_path, "workflow_dispatch", {}, INPUT_THRESHOLDS="faithfulness")
     assert main(["run"], env) == 2
     assert capsys.readouterr().out == (
-        "::error title=ragops::action input: thresholds: expected METRIC=VALUE, got 'faithfulness'\n"
+        "::error title=ragops::action input: thresholds: "
+        "expected METRIC=VALUE, got 'faithfulness'\n"
     )
 
 
