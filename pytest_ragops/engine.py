@@ -60,8 +60,10 @@ def load_baseline(settings: Settings) -> dict[str, Any] | None:
 def run_info(settings: Settings) -> dict[str, Any]:
     """What every report records about the run: judge, corpus version and state."""
     from pytest_ragops.corpus import report_fields
+    from pytest_ragops.github.env import current_commit
 
-    info: dict[str, Any] = {"judge_option": settings.judge}
+    # The commit lets `ragops report merge` refuse shards of different commits (issue 11).
+    info: dict[str, Any] = {"judge_option": settings.judge, "commit": current_commit(settings.root)}
     info.update(report_fields(settings.root, settings.corpus))
     return info
 
