@@ -65,10 +65,38 @@ def judge_items(name: str, items: Sequence[LabelledItem]) -> list[list[Score]]:
 
     Each item is asked only for the metrics it has labels for.
     """
-    from pytest_ragops.judge import make_judge
+    import asyncio
 
-    judge = make_judge(name)
-    return [judge.score(item.sample, tuple(item.labels)) for item in items]
+    from pytest_ragops.judge import make_judge
+    from pytest_ragops.judge.validate import CheckedJudge
+    from pytest_ragops.session import EvalSession
+
+    # The same engine as a pytest session: async judges on one loop, one limit, the
+    # validating wrapper (a judge error is a missing score, never a number).
+    session = EvalSession(8)
+    judge = CheckedJudge(make_judge(name), run_sync=session.in_pool)
+    session.judge = judge
+
+    async def one(item: LabelledItem) -> list[Score]:
+        metrics = tuple(item.labels)
+        if judge.scores_together:
+            async with session.limit:
+                return await judge.ascore(item.sample, metrics)
+
+        async def metric(m: str) -> list[Score]:
+            async with session.limit:
+                return await judge.ascore(item.sample, (m,))
+
+        parts = await asyncio.gather(*(metric(m) for m in metrics))
+        return [s for part in parts for s in part]
+
+    async def all_items() -> list[list[Score]]:
+        return list(await asyncio.gather(*(one(i) for i in items)))
+
+    try:
+        return session.run(all_items)
+    finally:
+        session.close()
 
 
 def _agreement(args: argparse.Namespace) -> int:

@@ -195,7 +195,10 @@ class _Run:
         else:
             label, value_or_error = self.context_recall()
         if isinstance(value_or_error, str):
-            return Score(metric=metric, value=None, judge=label, error=value_or_error)
+            # No reference to check against: the metric does not apply (not a 0, not a
+            # judge failure); gates on it say how many cases lacked one.
+            applicable = value_or_error != _NEEDS_REFERENCE
+            return Score(metric, None, label, error=value_or_error, applicable=applicable)
         return Score(metric=metric, value=value_or_error, judge=label, rationale=rationale)
 
     def faithfulness(self) -> tuple[float | str, str | None]:

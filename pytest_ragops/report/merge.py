@@ -203,7 +203,12 @@ def merge_reports(
     summary = report["summary"]
     summary["gates"] = len(report["gates"])
     summary["gates_failed"] = sum(not g["passed"] for g in report["gates"])
-    summary["passed"] = (
-        summary["gates_failed"] == 0 and not lost and all(s["passed"] for s in shard_info)
-    )
+    failures = []
+    if summary["gates_failed"]:
+        failures.append(f"{summary['gates_failed']} of {summary['gates']} gates failed")
+    if lost:
+        failures.append(f"lost xdist workers: {', '.join(lost)}")
+    failures += [f"shard {s['path']}: {s['failure']}" for s in shard_info if s["failure"]]
+    summary["failures"] = failures
+    summary["passed"] = not failures
     return MergeResult(report, render_markdown(report))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_ragops.cli import main
-from pytest_ragops.engine import finish_run
+from pytest_ragops.engine import build_final_report, gate_suite, write_reports
 from pytest_ragops.gates import parse_threshold
 from pytest_ragops.results import Record
 from pytest_ragops.settings import Settings
@@ -70,7 +70,13 @@ def _run(tmp_path: Path, name: str, tests: list[str], commit: str = "c0ffee") ->
         root=tmp_path,
     )
     test_gates = [MARKER_GATE] if "tests/test_b.py::test_b" in tests else []
-    finish_run(settings, {t: TESTS[t] for t in tests}, test_gates, [], None, {"commit": commit})
+    records, aggregates, suite = gate_suite(settings, {t: TESTS[t] for t in tests})
+    outcomes = {"passed": len(tests)}
+    report = build_final_report(
+        settings, records, aggregates, suite, test_gates, None, {"commit": commit},
+        judge_info=None, exitstatus=0, outcomes=outcomes, lost_workers=[],
+    )  # fmt: skip
+    assert write_reports(settings, report) == []
     return settings.report
 
 

@@ -225,14 +225,13 @@ def test_a_failed_gate_is_passed_false_and_still_exits_0(project: Path, tmp_path
         {},
         INPUT_THRESHOLDS="cost_per_query_usd=0.001, latency_p95_s=5",
         INPUT_PYTEST_ARGS=f"{FAST} -q",
-        INPUT_SHARD="a",
     )
     assert main(["run"], env) == 0
     out = _outputs(env)
     assert out["passed"] == "false"
     assert out["exit-code"] == "1"
-    assert out["report-path"] == ".ragops/shard-a/report.json"
-    report = json.loads((project / ".ragops/shard-a/report.json").read_text())
+    assert out["report-path"] == ".ragops/report.json"
+    report = json.loads((project / ".ragops/report.json").read_text())
     assert {g["key"]: g["passed"] for g in report["gates"]} == {
         "faithfulness": True,
         "cost_per_query_usd": False,
@@ -241,6 +240,27 @@ def test_a_failed_gate_is_passed_false_and_still_exits_0(project: Path, tmp_path
     # The verdict step fails the job afterwards, once the comment is out.
     verdict = {"RAN": "true", "PASSED": out["passed"], "EXIT_CODE": out["exit-code"]}
     assert main(["verdict"], verdict) == 1
+
+
+def test_a_shard_is_not_failed_by_suite_gates_over_its_subset(
+    project: Path, tmp_path: Path
+) -> None:
+    """The report records pytest's outcomes, so a shard whose tests all passed is fine:
+    ``ragops report merge`` gates the suite once over every shard's records."""
+    env = _env(
+        tmp_path,
+        "workflow_dispatch",
+        {},
+        INPUT_THRESHOLDS="cost_per_query_usd=0.001, latency_p95_s=5",
+        INPUT_PYTEST_ARGS=f"{FAST} -q",
+        INPUT_SHARD="a",
+    )
+    assert main(["run"], env) == 0
+    out = _outputs(env)
+    assert out["exit-code"] == "1"
+    assert out["passed"] == "true"
+    report = json.loads((project / ".ragops/shard-a/report.json").read_text())
+    assert report["run"]["pytest_outcomes"] == {"passed": 1}
 
 
 def test_a_run_without_report_posts_a_failure_not_a_stale_report(
