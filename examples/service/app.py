@@ -89,7 +89,9 @@ class Service:
         if config.drift_db is not None:
             from pytest_ragops.drift import RetrievalLog
 
-            self.drift = BatchedDriftWriter(RetrievalLog(config.drift_db))
+            self.drift = BatchedDriftWriter(
+                RetrievalLog(config.drift_db), interval_s=config.drift_flush_s
+            )
         self._requests = itertools.count()
         self._reindex_lock = threading.Lock()
 

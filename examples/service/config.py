@@ -46,6 +46,8 @@ class ServiceConfig:
     #: identified users' requests fail with 500. Anonymous requests (health checks, the
     #: smoke eval) are never affected, so only live traffic can reveal it, as with a real bug.
     fault_error_rate: float = 0.0
+    #: Longest seconds a drift row waits in memory (``RAGAPP_DRIFT_FLUSH_S``).
+    drift_flush_s: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceConfig:
@@ -67,6 +69,16 @@ class ServiceConfig:
             raise RagopsError(
                 f"must be a fraction in [0, 1], got {rate_text!r}", path="$RAGAPP_FAULT_ERROR_RATE"
             )
+        flush_text = env.get("RAGAPP_DRIFT_FLUSH_S", "0.5")
+        try:
+            flush = float(flush_text)
+        except ValueError:
+            flush = math.nan
+        if not (math.isfinite(flush) and flush > 0):
+            raise RagopsError(
+                f"must be a positive number of seconds, got {flush_text!r}",
+                path="$RAGAPP_DRIFT_FLUSH_S",
+            )
         return cls(
             color=color,
             corpus=Path(env.get("RAGAPP_CORPUS") or DEFAULT_CORPUS),
@@ -75,4 +87,5 @@ class ServiceConfig:
             features=features == "on",
             admin_token=env.get("RAGAPP_ADMIN_TOKEN") or None,
             fault_error_rate=rate,
+            drift_flush_s=flush,
         )

@@ -140,7 +140,10 @@ class BatchedDriftWriter:
             self._stopping = True
         self._wake.set()
         self._thread.join()
-        self.flush()
+        for _ in range(3):  # a failed batch is put back once its bad rows are dropped
+            if not self.pending:
+                break
+            self.flush()
         left = self.pending
         if left or self.dropped:
             _log.error("drift writer closed with %d rows unwritten, %d dropped", left, self.dropped)
