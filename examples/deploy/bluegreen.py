@@ -22,8 +22,10 @@ this golden set) is the example's business; the general parts are library object
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -174,6 +176,9 @@ class Deployer:
         outcome, reason = "deployed", ""
         if args.image:
             self.state["image"] = args.image
+        # The gates' bootstrap and the canary's tests need scipy.stats, whose first import
+        # can take seconds; import it while the new colour starts instead of after.
+        threading.Thread(target=importlib.import_module, args=("scipy.stats",), daemon=True).start()
         try:
             if new in self.state["colors"]:
                 self.stop_color(new)  # a leftover of an interrupted deploy

@@ -24,6 +24,8 @@ __all__ = ["DockerRunner", "ProcessRunner", "Runner", "free_port", "process_aliv
 EXAMPLES: Final = Path(__file__).resolve().parent.parent
 #: Port the service listens on inside the image (Dockerfile).
 IMAGE_PORT: Final = 8000
+#: Processes this process started, kept so they are reaped (not left as zombies) on stop.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def free_port() -> int:
@@ -68,6 +70,7 @@ class ProcessRunner:
                 cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
+        _CHILDREN[proc.pid] = proc
         return {"pid": proc.pid, "port": port, "log": str(log)}
 
     def alive(self, handle: dict[str, Any]) -> bool:
@@ -76,20 +79,22 @@ class ProcessRunner:
     def stop(self, handle: dict[str, Any], timeout_s: float = 20.0) -> None:
         """SIGTERM (uvicorn drains requests and flushes the drift log), SIGKILL at the timeout."""
         pid = int(handle["pid"])
+        child = _CHILDREN.pop(pid, None)
         if not process_alive(pid):
+            if child is not None:
+                child.wait()
             return
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
-                pass  # started by an earlier deploy command: not our child
-            if not process_alive(pid):
+            if child is not None and child.poll() is not None:
                 return
+            if child is None and not process_alive(pid):
+                return  # started by an earlier deploy command: not our child to reap
             time.sleep(0.05)
         os.killpg(pid, signal.SIGKILL)
+        if child is not None:
+            child.wait()
         raise RagopsError(f"pid {pid} did not stop within {timeout_s:g}s; killed", field="stop")
 
 

@@ -12,7 +12,7 @@ from deploy.runners import process_alive
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import Stack
+    from tests.integration.service.conftest import Stack
 
 
 def _under_load(stack: Stack, *deploy_args: str) -> tuple[int, str, LoadLoop]:
@@ -48,7 +48,9 @@ def test_good_deploy_moves_all_traffic_to_green_and_stops_blue(stack: Stack) -> 
 
 def test_unhealthy_green_rolls_back_and_traffic_stays_blue(stack: Stack, tmp_path: Path) -> None:
     missing = tmp_path / "no-such-corpus"
-    rc, out, load = _under_load(stack, "--env", f"RAGAPP_CORPUS={missing}", "--health-timeout", "30")
+    rc, out, load = _under_load(
+        stack, "--env", f"RAGAPP_CORPUS={missing}", "--health-timeout", "30"
+    )
     assert rc == 1, out
     assert "green unhealthy" in out
     assert load.failures() == [], load.failures()[:3]

@@ -6,10 +6,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from service.drift_writer import BatchedDriftWriter
 
 from pytest_ragops.drift import RetrievalLog
 from pytest_ragops.errors import RagopsError
-from service.drift_writer import BatchedDriftWriter
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -20,12 +20,12 @@ def test_close_writes_every_buffered_row(tmp_path: Path) -> None:
     db = tmp_path / "drift.db"
     # An interval far beyond the test: only close() can write these rows.
     writer = BatchedDriftWriter(RetrievalLog(db), batch_size=10_000, interval_s=3600)
-    threads = [
-        threading.Thread(
-            target=lambda k=k: [writer.submit(f"q{k}-{i}", 0.5, f"u{k}") for i in range(250)]
-        )
-        for k in range(4)
-    ]
+
+    def submit_many(k: int) -> None:
+        for i in range(250):
+            writer.submit(f"q{k}-{i}", 0.5, f"u{k}")
+
+    threads = [threading.Thread(target=submit_many, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,4 +1,4 @@
-"""nginx's canary rule reproduces CanaryRouter exactly; the rendered config routes only to live colours."""
+"""nginx's canary rule routes as CanaryRouter; the config routes only to live colours."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from hashlib import sha256
 from typing import TYPE_CHECKING
 
 import pytest
-
 from deploy.canary import read_samples
 from deploy.nginx import CANARY_SALT, Routing, limit_hex, render_config
+from service.config import ServiceConfig
+
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.flags import CanaryRouter
-from service.config import ServiceConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,8 +91,9 @@ def test_service_defaults() -> None:
 
 
 def test_flags_choose_per_user_sticky_and_anonymous_takes_the_stable_path() -> None:
-    from pytest_ragops.flags import FeatureFlags
     from service.app import PROMPT_FLAG, RERANKER_FLAG, STABLE_PROMPT, V3_PROMPT, Service
+
+    from pytest_ragops.flags import FeatureFlags
 
     service = Service(ServiceConfig(drift_db=None))
     flags = FeatureFlags.from_yaml(ServiceConfig().flags)
