@@ -49,6 +49,29 @@ def _round(url: str, seconds: float, workers: int) -> tuple[float, float, float,
     return percentile(ok, 50), percentile(ok, 95), len(ok) / elapsed, len(results) - len(ok)
 
 
+def _in_process_cost(root: Path) -> tuple[float, float]:
+    """Microseconds per request of the two on-path additions, without HTTP noise."""
+    from service.app import Service
+    from service.config import ServiceConfig
+    from service.drift_writer import BatchedDriftWriter
+
+    from pytest_ragops.drift import RetrievalLog
+
+    service = Service(ServiceConfig(drift_db=None))
+    users = [f"user-{n}" for n in range(20_000)]
+    start = time.perf_counter()
+    for user in users:
+        service.choose(user)
+    flags_us = (time.perf_counter() - start) / len(users) * 1e6
+    writer = BatchedDriftWriter(RetrievalLog(root / "cost.db"), interval_s=3600, batch_size=50_000)
+    start = time.perf_counter()
+    for user in users:
+        writer.submit("What does max_wal_size control?", 0.5, user)
+    drift_us = (time.perf_counter() - start) / len(users) * 1e6
+    writer.close()
+    return flags_us, drift_us
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=6.0)
@@ -83,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             verdict = "ok" if added <= P95_TARGET else "over target"
             print(f"added p95 with flags + canary routing + drift logging: {added:+.1%} "
                   f"(target <= {P95_TARGET:.0%}: {verdict})")  # fmt: skip
+            flags_us, drift_us = _in_process_cost(root)
+            base_us = med["off"][0] * 1e6
+            print(f"in-process cost per request: flag choice {flags_us:.1f} us, "
+                  f"drift submit {drift_us:.1f} us (p50 off: {base_us:.0f} us)")  # fmt: skip
             load = LoadLoop(urls["on"], rate=20, duration_s=120).start()
             time.sleep(1.0)
             done = subprocess.run(

@@ -8,6 +8,7 @@ answers offline (extractive), which keeps the service key-free and deterministic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ragapp.app import select_contexts
@@ -38,6 +39,12 @@ class Answer:
     cost_usd: float | None
 
 
+@lru_cache(maxsize=8192)
+def _chunk_terms(title: str, text: str) -> frozenset[str]:
+    """A passage's index terms, tokenised once per passage rather than per request."""
+    return frozenset(terms(f"{title} {text}"))
+
+
 def rerank(question: str, hits: list[Hit]) -> list[Hit]:
     """Order hits by the share of the question's distinct terms each covers, then BM25.
 
@@ -49,7 +56,7 @@ def rerank(question: str, hits: list[Hit]) -> list[Hit]:
         return hits
 
     def key(hit: Hit) -> tuple[float, float, str]:
-        have = set(terms(f"{hit.chunk.title} {hit.chunk.text}"))
+        have = _chunk_terms(hit.chunk.title, hit.chunk.text)
         return (-len(wanted & have) / len(wanted), -hit.score, hit.chunk.id)
 
     return sorted(hits, key=key)
