@@ -34,8 +34,9 @@ def workflow(tmp_path: Path) -> Path:
 
 
 def test_schema_and_zizmor_accept_the_jobs(workflow: Path) -> None:
+    check = [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
     schema = subprocess.run(
-        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+        [*check, str(workflow)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert schema.returncode == 0, schema.stdout + schema.stderr
