@@ -159,8 +159,12 @@ class Deployer:
         self.state = {"listen": listen, "mode": mode, "image": image, "env": env,
                       "active": "blue", "colors": {}}  # fmt: skip
         self.start_color("blue", {})
-        self.wait_healthy("blue", wait_s)
-        self.nginx.start(self.routing("blue"))
+        try:
+            self.wait_healthy("blue", wait_s)
+            self.nginx.start(self.routing("blue"))
+        except (DeployFailed, RagopsError):
+            self.stop_color("blue")  # nothing half-up is left behind
+            raise
         self.event("up", active="blue", listen=listen)
 
     def down(self) -> None:
@@ -197,7 +201,7 @@ class Deployer:
             self.save()
             self.nginx.apply(self._only(new))
             self.stop_color(old)
-        except DeployFailed as exc:
+        except (DeployFailed, RagopsError) as exc:  # a failed check, or nginx/docker refusing
             outcome, reason = "rolled_back", str(exc)
             self.rollback(old, new, reason)
         finally:
@@ -258,9 +262,11 @@ class Deployer:
 
     def rollback(self, old: str, new: str, reason: str) -> None:
         self.event("rollback", active=old, reason=reason)
-        if new in self.state["colors"] and self.nginx.pid() is not None:
-            self.nginx.apply(self._only(old))
-        self.stop_color(new)
+        try:
+            if new in self.state["colors"] and self.nginx.pid() is not None:
+                self.nginx.apply(self._only(old))
+        finally:
+            self.stop_color(new)
 
     def write_record(
         self, started: str, old: str, new: str, outcome: str, reason: str, canary: bool

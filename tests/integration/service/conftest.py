@@ -80,6 +80,12 @@ def make_stack(tmp_path: Path, *env: str) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def bare_stack(tmp_path: Path, nginx_ready: None) -> Stack:
+    """A state dir and a free nginx port, nothing started (for tests of ``up`` itself)."""
+    return Stack(tmp_path / "state", f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
 def stack(tmp_path: Path, nginx_ready: None) -> Iterator[Stack]:
     """Blue up behind nginx, reindex token set."""
     yield from make_stack(tmp_path, "RAGAPP_ADMIN_TOKEN=s3cret")

@@ -79,3 +79,16 @@ def test_green_failing_the_smoke_eval_rolls_back(stack: Stack, tmp_path: Path) -
     assert stack.info()["active"] == "blue"
     events = stack.records()[-1]["events"]
     assert [e["passed"] for e in events if e["step"] == "smoke"] == [False]
+
+
+def test_up_with_a_blue_that_never_turns_healthy_leaves_nothing_running(
+    bare_stack: Stack, tmp_path: Path
+) -> None:
+    done = bare_stack.run(
+        "up", "--listen", bare_stack.url.removeprefix("http://"),
+        "--env", f"RAGAPP_CORPUS={tmp_path / 'missing'}", "--env", "RAGAPP_DRIFT_DB=off",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "blue unhealthy" in done.stderr
+    assert bare_stack.info()["colors"] == {}
+    assert not (bare_stack.state / "nginx" / "nginx.pid").exists()
