@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench clean system-deps
+.PHONY: install demo test lint bench clean system-deps image
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ system-deps:
 		echo "installing postgresql (drift integration tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	fi
+	@# nginx with its njs module (canary routing) for the service's deploy tests.
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_http_js_module.so ]; then \
+		echo "installing nginx and libnginx-mod-http-js (service deploy tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-http-js; \
+	fi
+
+# The example service's image; where no Docker daemon answers, say so and succeed.
+IMAGE ?= ragapp:dev
+image:
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+		docker build -f examples/Dockerfile -t $(IMAGE) .; \
+	else \
+		echo "make image: no Docker daemon available here; skipped building $(IMAGE)"; \
+	fi
 
 test: lint system-deps
 	$(BIN)/pytest examples -p no:cacheprovider
@@ -44,6 +58,7 @@ bench: install
 	$(BIN)/python benchmarks/drift_scale.py
 	$(BIN)/python benchmarks/flags.py
 	$(BIN)/python benchmarks/offline_judge.py
+	$(BIN)/python benchmarks/service_load.py
 
 clean:
 	rm -rf $(VENV) .ragops examples/.ragops build *.egg-info
