@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pytest_ragops.errors import RagopsError
-from pytest_ragops.judge.base import Judge, Sample
+from pytest_ragops.judge.base import Sample
+from pytest_ragops.judge.base import SyncJudge as Judge
 from pytest_ragops.pricing import cost_from_usage, usage_dict
 from pytest_ragops.results import EvalResult, Record, ScoreDict
 

@@ -6,7 +6,7 @@ Further judges (Anthropic, ragas, the cache wrapper) plug in here as their issue
 from __future__ import annotations
 
 from pytest_ragops.errors import RagopsUsageError
-from pytest_ragops.judge.base import QUALITY_METRICS, Judge, Sample, Score
+from pytest_ragops.judge.base import QUALITY_METRICS, Judge, Sample, Score, SyncJudge
 from pytest_ragops.judge.offline import OfflineJudge
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
 JUDGE_NAMES: tuple[str, ...] = ("auto", "offline")
 
 
-def make_judge(name: str) -> Judge:
+def make_judge(name: str) -> SyncJudge:
     """Return the judge called ``name`` (the ``--ragops-judge`` value).
 
     ``auto`` is the offline judge until the Anthropic judge lands; then it will pick
