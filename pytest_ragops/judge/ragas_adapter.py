@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
+import warnings
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, Final
 
@@ -62,13 +64,38 @@ def _ragas_version() -> str:
         return "unknown"
 
 
+_RAGAS_READY = False
+
+
+def _no_telemetry() -> None:
+    """ragas posts usage analytics to its vendor unless told not to; a CI eval must not.
+
+    Set only when a ragas judge is used, and an explicit user choice is kept.
+    """
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+    global _RAGAS_READY
+    if _RAGAS_READY:
+        return
+    _RAGAS_READY = True
+    # ragas' log formatter reads its user-id file without closing it (ragas 0.4.3,
+    # _analytics.get_userid), a ResourceWarning at an arbitrary later point. The function
+    # is lru_cached: call it once here, with that one warning silenced.
+    from ragas._analytics import get_userid
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        get_userid()
+
+
 def _llm_base() -> type:
+    _no_telemetry()
     from ragas.llms.base import InstructorBaseRagasLLM
 
     return InstructorBaseRagasLLM
 
 
 def _embedding_base() -> type:
+    _no_telemetry()
     from ragas.embeddings.base import BaseRagasEmbedding
 
     return BaseRagasEmbedding
@@ -189,6 +216,7 @@ class RagasJudge:
         return [await self._score(sample, metric) for metric in metrics]
 
     async def _score(self, sample: Sample, metric: str) -> Score:
+        _no_telemetry()
         from ragas.metrics import collections as rc
 
         label = self.judge_label(metric) if metric in QUALITY_METRICS else self.name
@@ -257,6 +285,7 @@ class RagasNonLLMJudge:
 
     def _metric(self, metric: str) -> Any:
         if metric not in self._metrics:
+            _no_telemetry()
             # Not in ragas.metrics.collections in 0.4.3; importing them from ragas.metrics
             # warns (DeprecationWarning pointing at collections, where they do not exist).
             if metric == "context_recall":
@@ -287,6 +316,7 @@ class RagasNonLLMJudge:
             elif not sample.contexts:
                 scores.append(Score(metric, None, label, error="no contexts retrieved"))
             else:
+                _no_telemetry()
                 from ragas.dataset_schema import SingleTurnSample
 
                 turn = SingleTurnSample(

@@ -226,7 +226,11 @@ class MessagesServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                body: dict[str, Any] = json.loads(self.rfile.read(length))
+                raw = self.rfile.read(length)
+                if self.path != "/v1/messages":
+                    self._send(404, {}, _error("not_found_error", f"no route {self.path}"))
+                    return
+                body: dict[str, Any] = json.loads(raw)
                 with server._lock:
                     server.requests.append(body)
                     server.in_flight += 1
@@ -236,6 +240,9 @@ class MessagesServer:
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+                self._send(status, headers, payload)
+
+            def _send(self, status: int, headers: dict[str, str], payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
