@@ -1,11 +1,12 @@
 """The judge budget (``--ragops-budget=USD``) and the cost forecast printed before a run.
 
 :class:`BudgetJudge` wraps the paying judge (inside the cache, so cache hits stay free
-and are served after the budget is spent). Before each call it checks the spend so far
-plus what the calls already in flight are expected to cost; once that reaches the
-budget no new call is made and the score is ``value=None`` with ``budget exhausted``,
-which fails its gate. Calls already in flight finish, so the overshoot is at most the
-concurrency limit times one call's cost.
+and are served after the budget is spent). Before each call it adds the spend so far,
+what the calls in flight are expected to cost and this call's expected cost (the mean
+measured so far for its metric); a call that would go past the budget is not made and
+its score is ``value=None`` with ``budget exhausted``, which fails its gate. Expected costs
+are means, so the spend can pass the budget by at most the deviation of the calls in
+flight (and by one call per metric before anything is measured).
 
 A score that reports usage but no cost (a model missing from the price table) makes the
 spend unknown; the wrapper then stops too, rather than pretending the call was free.
@@ -65,18 +66,25 @@ class BudgetJudge:
     @property
     def exhausted(self) -> bool:
         """True once the budget (or an unknown cost) stopped new calls."""
-        return self.unknown_cost or self.spent_usd + self._reserved >= self.budget_usd
+        return self.unknown_cost or self.refused > 0 or self.spent_usd >= self.budget_usd
+
+    def _affordable(self, metric: str) -> bool:
+        """Spend + calls in flight + this call's measured mean cost stays within the budget."""
+        if self.unknown_cost or self.spent_usd >= self.budget_usd:
+            return False
+        expected = self._mean_cost.get(metric, 0.0)
+        return self.spent_usd + self._reserved + expected <= self.budget_usd
 
     async def ascore(self, sample: Sample, metrics: tuple[str, ...]) -> list[Score]:
         return [await self._one(sample, metric) for metric in metrics]
 
     async def _one(self, sample: Sample, metric: str) -> Score:
-        if self.exhausted:
+        if not self._affordable(metric):
             self.refused += 1
             why = (
                 "judge cost unknown"
                 if self.unknown_cost
-                else (f"${self.spent_usd:.4f} of ${self.budget_usd:.4f} spent")
+                else f"${self.spent_usd:.4f} of ${self.budget_usd:.4f} spent"
             )
             return Score(metric, None, self.judge_label(metric), error=f"budget exhausted ({why})")
         reserve = self._mean_cost.get(metric, 0.0)

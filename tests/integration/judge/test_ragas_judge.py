@@ -1,4 +1,4 @@
-"""The ragas judges: collections metrics on Claude (loopback server) and the non-LLM metrics offline."""
+"""The ragas judges: collections metrics on Claude (loopback server), non-LLM metrics offline."""
 
 from __future__ import annotations
 
