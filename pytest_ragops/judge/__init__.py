@@ -6,7 +6,10 @@ Further judges (Anthropic, ragas, the cache wrapper) plug in here as their issue
 from __future__ import annotations
 
 from pytest_ragops.errors import RagopsUsageError
-from pytest_ragops.judge.base import QUALITY_METRICS, Judge, Sample, Score, SyncJudge
+from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
+# Branch h-llmjudge: base.Judge is now the async protocol (CONTRACT.md); this package name
+# stays the sync one the current engine uses until the lead's engine rewrite replaces it.
+from pytest_ragops.judge.base import SyncJudge as Judge
 from pytest_ragops.judge.offline import OfflineJudge
 
 __all__ = [
@@ -23,7 +26,7 @@ __all__ = [
 JUDGE_NAMES: tuple[str, ...] = ("auto", "offline")
 
 
-def make_judge(name: str) -> SyncJudge:
+def make_judge(name: str) -> Judge:
     """Return the judge called ``name`` (the ``--ragops-judge`` value).
 
     ``auto`` is the offline judge until the Anthropic judge lands; then it will pick

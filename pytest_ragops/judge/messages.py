@@ -23,6 +23,7 @@ one engine concurrency slot covers it, retries included (CONTRACT: one slot per 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -212,20 +213,16 @@ class MessagesCaller:
         that parses but is inconsistent) is asked again, up to
         ``policy.judgement_attempts`` times; truncation doubles the token allowance.
         """
-        import anthropic
-
-        output_config = {
-            "format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}
-        }
+        output_config = {"format": {"type": "json_schema", "schema": _wire_schema(schema)}}
         reason: str | None = "no judgement"
         for _ in range(self.policy.judgement_attempts):
             message = await self._send(system, prompt, output_config, max_tokens)
             self._count(tally, _usage(message))
-            reason = self._problem(message, max_tokens)
+            stop = message.get("stop_reason")
+            reason = self._problem(stop, max_tokens)
             if reason is None:
-                text = "".join(b.text for b in message.content if getattr(b, "type", "") == "text")
                 try:
-                    parsed = schema.model_validate_json(text, strict=True)
+                    parsed = schema.model_validate_json(_text(message), strict=True)
                 except ValidationError as exc:
                     first = exc.errors()[0]
                     where = ".".join(str(p) for p in first["loc"]) or "(root)"
@@ -235,7 +232,7 @@ class MessagesCaller:
                     if reason is None:
                         return parsed
                     reason = f"inconsistent judgement: {reason}"
-            if message.stop_reason == "max_tokens":
+            if stop == "max_tokens":
                 max_tokens = min(max_tokens * 2, _MAX_TOKENS_CAP)
             self.stats.failed_judgements += 1
         raise JudgementError(f"{reason} (after {self.policy.judgement_attempts} judgements)")
@@ -250,16 +247,18 @@ class MessagesCaller:
             self.stats.cost_usd += cost
 
     @staticmethod
-    def _problem(message: Any, max_tokens: int) -> str | None:
-        if message.stop_reason == "refusal":
+    def _problem(stop: object, max_tokens: int) -> str | None:
+        if stop == "refusal":
             return "judge refused to answer"
-        if message.stop_reason == "max_tokens":
+        if stop == "max_tokens":
             return f"judgement truncated at max_tokens={max_tokens}"
         return None
 
     async def _send(
         self, system: str | None, prompt: str, output_config: dict[str, Any], max_tokens: int
-    ) -> Any:
+    ) -> dict[str, Any]:
+        """The response body as JSON (the raw response: building the SDK's ``Message``
+        model for every call costs more client CPU than the rest of the call)."""
         import anthropic
 
         policy = self.policy
@@ -278,7 +277,9 @@ class MessagesCaller:
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             self.stats.calls += 1
             try:
-                return await self.client.messages.create(**kwargs)
+                raw = await self.client.messages.with_raw_response.create(**kwargs)
+                body = await raw.json()
+                return body if isinstance(body, dict) else {}
             except anthropic.APIStatusError as exc:
                 status = exc.status_code
                 if status not in _RETRYABLE:
@@ -300,19 +301,42 @@ class MessagesCaller:
         raise JudgementError(f"{failure} (gave up after {policy.max_attempts} attempts)")
 
 
-def _usage(message: Any) -> dict[str, int]:
-    usage = getattr(message, "usage", None)
-    found: dict[str, int] = {}
-    for key in (
+@functools.cache
+def _wire_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The schema as sent (SDK's ``transform_schema``); built once per model, it costs ms."""
+    import anthropic
+
+    wire: dict[str, Any] = anthropic.transform_schema(schema)
+    return wire
+
+
+def _usage(message: dict[str, Any]) -> dict[str, int]:
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return {}
+    keys = (
         "input_tokens",
         "output_tokens",
         "cache_creation_input_tokens",
         "cache_read_input_tokens",
-    ):
-        value = getattr(usage, key, None)
-        if isinstance(value, int):
+    )
+    found: dict[str, int] = {}
+    for key in keys:
+        value = usage.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
             found[key] = value
     return found
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        str(block.get("text", ""))
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "text"
+    )
 
 
 def _api_message(exc: Any) -> str:

@@ -15,6 +15,7 @@ server was handling at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -220,9 +221,22 @@ class MessagesServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Small writes must not wait for the client's delayed ACK (~40 ms on Linux).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                if self.path != "/stats":
+                    self._send(404, {}, _error("not_found_error", f"no route {self.path}"))
+                    return
+                with server._lock:
+                    stats = {
+                        "requests": len(server.requests),
+                        "peak_in_flight": server.peak_in_flight,
+                    }
+                self._send(200, {}, stats)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
@@ -244,16 +258,17 @@ class MessagesServer:
 
             def _send(self, status: int, headers: dict[str, str], payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and left
+                head = {
+                    "content-type": "application/json",
+                    "content-length": str(len(data)),
+                    **headers,
+                }
+                lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+                lines += [f"{key}: {value}" for key, value in head.items()]
+                # One write per response: no small segment waiting on a delayed ACK.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    # The client may have timed out and left.
+                    self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
 
         return Handler
 
@@ -303,3 +318,20 @@ class MessagesServer:
 
 def _error(kind: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def main() -> None:
+    """Serve from a process of its own (the benchmark: no GIL shared with the client)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Loopback Messages API for ragops benchmarks")
+    parser.add_argument("--latency", type=float, default=0.3)
+    args = parser.parse_args()
+    with MessagesServer(latency_s=args.latency) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()  # serve until the parent closes our stdin
+
+
+if __name__ == "__main__":
+    main()

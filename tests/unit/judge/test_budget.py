@@ -100,7 +100,9 @@ def test_parse_budget_accepts_numbers() -> None:
 
 def test_forecast_uses_measured_tokens_and_flags_the_budget() -> None:
     fc = forecast_cost(
-        cases=200, metrics=("faithfulness", "answer_relevancy"), repeats=2,
+        cases=200,
+        metrics=("faithfulness", "answer_relevancy"),
+        repeats=2,
         model="claude-haiku-4-5",
         measured={"faithfulness": (2000.0, 500.0)},
         estimated={"answer_relevancy": (500, 80), "faithfulness": (1, 1)},
@@ -119,8 +121,13 @@ def test_forecast_uses_measured_tokens_and_flags_the_budget() -> None:
 
 def test_forecast_with_unpriced_model_is_unknown_and_exceeds() -> None:
     fc = forecast_cost(
-        cases=1, metrics=("faithfulness",), repeats=1, model="claude-future-9",
-        measured={}, estimated={"faithfulness": (10, 10)}, budget_usd=1.0,
+        cases=1,
+        metrics=("faithfulness",),
+        repeats=1,
+        model="claude-future-9",
+        measured={},
+        estimated={"faithfulness": (10, 10)},
+        budget_usd=1.0,
     )
     assert fc.cost_usd is None
     assert fc.exceeds_budget

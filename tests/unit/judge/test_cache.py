@@ -37,11 +37,19 @@ class CountingJudge:
     async def ascore(self, sample: Sample, metrics: tuple[str, ...]) -> list[Score]:
         self.calls += 1
         if self.fail:
-            return [Score(m, None, self.judge_label(m), error="judge API error 500") for m in metrics]
+            return [
+                Score(m, None, self.judge_label(m), error="judge API error 500") for m in metrics
+            ]
         value = (len(sample.answer) + sample.repeat) % 10 / 10
         return [
-            Score(m, value, self.judge_label(m), rationale="why", cost_usd=0.01,
-                  usage={"input_tokens": 100, "output_tokens": 10})
+            Score(
+                m,
+                value,
+                self.judge_label(m),
+                rationale="why",
+                cost_usd=0.01,
+                usage={"input_tokens": 100, "output_tokens": 10},
+            )
             for m in metrics
         ]
 
@@ -49,7 +57,9 @@ class CountingJudge:
         return None
 
 
-def run(judge: CachedJudge, sample: Sample = SAMPLE, metrics: tuple[str, ...] = ("faithfulness",)) -> list[Score]:
+def run(
+    judge: CachedJudge, sample: Sample = SAMPLE, metrics: tuple[str, ...] = ("faithfulness",)
+) -> list[Score]:
     return asyncio.run(judge.ascore(sample, metrics))
 
 
@@ -86,7 +96,11 @@ def test_on_mode_hits_after_a_miss_and_survives_a_new_process_object(tmp_path: P
     [third] = run(again)
     assert third.cached
     assert again.report_info()["cache"] == {
-        "mode": "on", "path": str(tmp_path / "judge.sqlite3"), "hits": 1, "misses": 0, "stored": 0,
+        "mode": "on",
+        "path": str(tmp_path / "judge.sqlite3"),
+        "hits": 1,
+        "misses": 0,
+        "stored": 0,
     }
     assert judge.report_info()["cache"]["hits"] == 1
     assert judge.report_info()["cache"]["misses"] == 1
@@ -157,7 +171,8 @@ def test_stats_measured_usage_and_prune(tmp_path: Path) -> None:
     assert stats["entries"] == 2
     assert {g["metric"] for g in stats["groups"]} == {"faithfulness", "answer_relevancy"}
     assert store.measured_usage("counting:") == {
-        "answer_relevancy": (100.0, 10.0), "faithfulness": (100.0, 10.0),
+        "answer_relevancy": (100.0, 10.0),
+        "faithfulness": (100.0, 10.0),
     }
     assert store.measured_usage("other") == {}
     assert store.prune(judge_prefix="nomatch") == 0

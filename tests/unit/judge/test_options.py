@@ -24,10 +24,21 @@ def test_defaults() -> None:
 
 def test_command_line_wins_over_pyproject() -> None:
     s = judge_settings(
-        {"ragops_metrics": "faithfulness, context_recall", "ragops_cache": "replay",
-         "ragops_judge_repeats": "3", "ragops_budget": "0.5", "ragops_judge_model": "m-1"},
-        {"metrics": ["answer_relevancy"], "cache": "off", "cache_dir": "c", "judge_repeats": 2,
-         "budget": 9, "judge_model": "m-2"},
+        {
+            "ragops_metrics": "faithfulness, context_recall",
+            "ragops_cache": "replay",
+            "ragops_judge_repeats": "3",
+            "ragops_budget": "0.5",
+            "ragops_judge_model": "m-1",
+        },
+        {
+            "metrics": ["answer_relevancy"],
+            "cache": "off",
+            "cache_dir": "c",
+            "judge_repeats": 2,
+            "budget": 9,
+            "judge_model": "m-2",
+        },
         ROOT,
     )
     assert s.metrics == ("faithfulness", "context_recall")
@@ -44,8 +55,11 @@ def test_pyproject_values() -> None:
 @pytest.mark.parametrize(
     ("values", "table", "message"),
     [
-        ({"ragops_metrics": "faithfulness,bogus"}, {},
-         "--ragops-metrics: unknown metric 'bogus'; choose from faithfulness, answer_relevancy"),
+        (
+            {"ragops_metrics": "faithfulness,bogus"},
+            {},
+            "--ragops-metrics: unknown metric 'bogus'; choose from faithfulness, answer_relevancy",
+        ),
         ({}, {"metrics": "faithfulness,,"}, "[tool.ragops] metrics: empty metric name"),
         ({}, {"metrics": 3}, "[tool.ragops] metrics: metrics must be"),
         ({"ragops_cache": "maybe"}, {}, "--ragops-cache: unknown cache mode 'maybe'"),
@@ -78,7 +92,8 @@ def test_options_register_in_a_pytest_group(pytester: pytest.Pytester) -> None:
 
 def test_auto_resolves_by_api_key() -> None:
     assert resolve_judge("auto", {"ANTHROPIC_API_KEY": "k"}) == (
-        "anthropic", "auto: anthropic (ANTHROPIC_API_KEY is set)"
+        "anthropic",
+        "auto: anthropic (ANTHROPIC_API_KEY is set)",
     )
     assert resolve_judge("auto", {}) == ("offline", "auto: offline (ANTHROPIC_API_KEY is not set)")
     assert resolve_judge("ragas", {}) == ("ragas", "ragas")
