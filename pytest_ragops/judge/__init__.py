@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
+
 # Branch h-llmjudge: base.Judge is now the async protocol (CONTRACT.md); this package name
 # stays the sync one the current engine uses until the lead's engine rewrite replaces it.
 from pytest_ragops.judge.base import SyncJudge as Judge
