@@ -38,6 +38,7 @@ CacheMode = Literal["on", "off", "replay"]
 CACHE_MODES: Final[tuple[str, ...]] = ("on", "off", "replay")
 DB_NAME: Final = "judge.sqlite3"
 _SCHEMA_VERSION: Final = 1
+_TOUCH_EVERY_S: Final = 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -121,10 +122,16 @@ class CacheStore:
 
     def get(self, key: str) -> Score | None:
         with self._lock:
-            row = self._db.execute("SELECT score FROM scores WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT score, used FROM scores WHERE key = ?", (key,)
+            ).fetchone()
             if row is None:
                 return None
-            self._db.execute("UPDATE scores SET used = ? WHERE key = ?", (time.time(), key))
+            now = time.time()
+            # ``used`` only feeds ``prune --older-than DAYS``: an hour's precision is enough,
+            # and skipping the write keeps a warm run read-only (no writer lock between workers).
+            if now - row[1] > _TOUCH_EVERY_S:
+                self._db.execute("UPDATE scores SET used = ? WHERE key = ?", (now, key))
         return _score_from_json(row[0])
 
     def put(self, key: str, score: Score) -> None:
