@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from pytest_ragops.judge.base import Judge
 
-__all__ = ["BudgetJudge", "CostForecast", "forecast_cost", "parse_budget"]
+__all__ = ["BudgetJudge", "CostForecast", "forecast_cost", "forecast_for_judge", "parse_budget"]
 
 
 def parse_budget(raw: object, where: str = "--ragops-budget") -> float | None:
@@ -197,4 +197,46 @@ def forecast_cost(
         cost_usd=total * per_metric * share if known else None,
         budget_usd=budget_usd,
         basis=basis,
+    )
+
+
+def _layers(judge: object) -> list[object]:
+    """``judge`` and every judge it wraps (``.inner`` chain), outermost first."""
+    found = [judge]
+    while (inner := getattr(found[-1], "inner", None)) is not None and len(found) < 10:
+        found.append(inner)
+    return found
+
+
+def forecast_for_judge(
+    judge: object, *, cases: int, metrics: tuple[str, ...], repeats: int
+) -> CostForecast | None:
+    """The forecast for a judge built by the registry; None unless it has a budget.
+
+    Tokens per score come from the cache's recorded usage for the current judge labels
+    (model + prompt version) where present, else the judge's ``ESTIMATED_USAGE``.
+    """
+    from pytest_ragops.judge.anthropic import ESTIMATED_USAGE
+    from pytest_ragops.judge.cache import CachedJudge
+
+    layers = _layers(judge)
+    budget = next((j for j in layers if isinstance(j, BudgetJudge)), None)
+    model = getattr(layers[-1], "model", None)
+    if budget is None or not isinstance(model, str):
+        return None
+    measured: dict[str, tuple[float, float]] = {}
+    for layer in layers:
+        if isinstance(layer, CachedJudge) and layer.store is not None:
+            for metric in metrics:
+                got = layer.store.measured_usage(layer.judge_label(metric))
+                if metric in got:
+                    measured[metric] = got[metric]
+    return forecast_cost(
+        cases=cases,
+        metrics=metrics,
+        repeats=repeats,
+        model=model,
+        measured=measured,
+        estimated=ESTIMATED_USAGE,
+        budget_usd=budget.budget_usd,
     )

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import TextIO
 
-__all__ = ["JudgeCounters", "ProgressLine"]
+__all__ = ["JudgeCounters", "ProgressLine", "judge_counters"]
 
 
 class JudgeCounters(Protocol):
@@ -95,3 +95,18 @@ def _is_tty(stream: TextIO) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except (ValueError, OSError):  # closed stream
         return False
+
+
+def judge_counters(judge: object) -> JudgeCounters | None:
+    """The live counters of the paying judge inside the registry's wrappers, if any."""
+    layer: object | None = judge
+    for _ in range(10):
+        if layer is None:
+            return None
+        stats = getattr(layer, "stats", None)
+        if stats is not None and all(
+            hasattr(stats, a) for a in ("in_flight", "retries", "cost_usd")
+        ):
+            return stats  # type: ignore[no-any-return]
+        layer = getattr(layer, "inner", None)
+    return None

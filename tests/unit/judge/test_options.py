@@ -127,3 +127,33 @@ def test_offline_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     judge = build_judge(JudgeSettings())
     assert judge.name == "offline"
+
+
+def test_forecast_and_counters_through_the_wrappers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pytest_ragops.judge.anthropic import ESTIMATED_USAGE, AnthropicJudge
+    from pytest_ragops.judge.budget import forecast_for_judge
+    from pytest_ragops.judge.progress import judge_counters
+    from pytest_ragops.pricing import cost_from_usage
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    judge = build_judge(JudgeSettings(judge="anthropic", budget_usd=0.01, cache_dir=tmp_path))
+    fc = forecast_for_judge(judge, cases=10, metrics=("faithfulness",), repeats=1)
+    assert fc is not None
+    tokens_in, tokens_out = ESTIMATED_USAGE["faithfulness"]
+    one = cost_from_usage(
+        "claude-haiku-4-5", {"input_tokens": tokens_in, "output_tokens": tokens_out}
+    )
+    assert one is not None
+    assert fc.cost_usd == pytest.approx(10 * one)
+    assert fc.basis == {"faithfulness": "estimated"}
+    assert fc.exceeds_budget
+    counters = judge_counters(judge)
+    assert isinstance(judge, CachedJudge)
+    inner = getattr(judge.inner, "inner", None)
+    assert isinstance(inner, AnthropicJudge)
+    assert counters is inner.stats
+    no_budget = build_judge(JudgeSettings(judge="anthropic", cache_dir=tmp_path))
+    assert forecast_for_judge(no_budget, cases=1, metrics=("faithfulness",), repeats=1) is None
+    assert judge_counters(build_judge(JudgeSettings(judge="offline"))) is None
