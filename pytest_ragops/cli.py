@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["entrypoint", "main", "main_parser"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("compare", "comment", "report", "cases", "judge", "corpus", "drift", "flags")
+COMMANDS = ("compare", "comment", "report", "cases", "judge", "cache", "corpus", "drift", "flags")
 
 
 def main_parser(prog: str | None = "ragops") -> argparse.ArgumentParser:

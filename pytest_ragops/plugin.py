@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Who scores answers: auto (anthropic when ANTHROPIC_API_KEY is set, else "
         "offline) or a judge name (default: auto)",
     )
+    from pytest_ragops.judge.options import add_judge_options
+
+    add_judge_options(group)
     group.addoption(
         "--ragops-concurrency",
         default=None,
@@ -279,8 +282,11 @@ class RagopsPlugin:
             self.session,
             sink,
             metrics=self.settings.metrics,
-            repeats=getattr(self.settings, "judge_repeats", 1),
+            repeats=self.settings.judge_repeats,
             prices=self.settings.prices,
+            budget_usd=None
+            if self.settings.judge_options is None
+            else self.settings.judge_options.budget_usd,
         )
 
     @pytest.hookimpl(tryfirst=True)

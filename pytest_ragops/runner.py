@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -112,12 +113,14 @@ class Ragops:
         metrics: Sequence[str] = QUALITY_METRICS,
         repeats: int = 1,
         prices: Mapping[str, Price] | None = None,
+        budget_usd: float | None = None,
     ) -> None:
         self.test_id = test_id
         self.session = session
         self.metrics = tuple(metrics)
         self.repeats = repeats
         self.prices = prices
+        self.budget_usd = budget_usd
         #: Every record this test produced, in order; shared with the plugin.
         self.records = sink
         self._ordinals: dict[str, int] = {}
@@ -331,7 +334,45 @@ class Ragops:
         self, pipeline: Pipeline, jobs: list[tuple[Case, Variant]], pass_variant: bool
     ) -> list[Record]:
         run_one = self._one_async if _is_async(pipeline) else self._one_sync
-        return list(await asyncio.gather(*(run_one(pipeline, j, pass_variant) for j in jobs)))
+        self._forecast(len(jobs))
+        progress = self._progress(len(jobs))
+
+        async def tracked(job: tuple[Case, Variant]) -> Record:
+            record = await run_one(pipeline, job, pass_variant)
+            if progress is not None:
+                progress.case_done()
+            return record
+
+        try:
+            return list(await asyncio.gather(*(tracked(j) for j in jobs)))
+        finally:
+            if progress is not None:
+                progress.close()
+
+    def _inner_judge(self) -> object:
+        judge = self.session.judge
+        return None if judge is None else judge.inner
+
+    def _forecast(self, cases: int) -> None:
+        """Say before the run when the judge's budget will not cover it."""
+        if self.budget_usd is None:
+            return
+        from pytest_ragops.judge.budget import forecast_for_judge
+
+        forecast = forecast_for_judge(
+            self._inner_judge(), cases=cases, metrics=self.metrics, repeats=self.repeats
+        )
+        if forecast is not None and forecast.exceeds_budget:
+            print(f"ragops: {forecast.message()}", file=sys.stderr)
+
+    def _progress(self, total: int) -> Any:
+        """A one-line progress display on a terminal (never in captured or CI output)."""
+        stream = sys.__stderr__
+        if total < 20 or stream is None or not stream.isatty():
+            return None
+        from pytest_ragops.judge.progress import ProgressLine, judge_counters
+
+        return ProgressLine(stream, total=total, counters=judge_counters(self._inner_judge()))
 
     async def _one_async(
         self, pipeline: Pipeline, job: tuple[Case, Variant], pass_variant: bool

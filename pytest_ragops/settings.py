@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     import pytest
 
+    from pytest_ragops.judge.options import JudgeSettings
     from pytest_ragops.pricing import Price
 
 __all__ = ["JUDGES", "Settings", "load_pyproject", "settings_from_config"]
@@ -30,12 +31,19 @@ __all__ = ["JUDGES", "Settings", "load_pyproject", "settings_from_config"]
 #: Values accepted by ``--ragops-judge`` (defined once, in the judge registry).
 JUDGES = JUDGE_NAMES
 
+
+def _judge_keys() -> frozenset[str]:
+    from pytest_ragops.judge.options import PYPROJECT_KEYS
+
+    return frozenset(PYPROJECT_KEYS)
+
+
 _KNOWN_KEYS = frozenset(
     {
         "eval", "judge", "concurrency", "thresholds", "report", "markdown", "baseline",
         "corpus", "prices",
     }
-)  # fmt: skip
+) | _judge_keys()  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,13 @@ class Settings:
     raw_pyproject: Mapping[str, Any] = field(default_factory=dict)
     #: Where ``raw_pyproject`` came from.
     pyproject: Path | None = None
+    #: Judge model, cache, repeats and budget (``pytest_ragops.judge.options``).
+    judge_options: JudgeSettings | None = None
+
+    @property
+    def judge_repeats(self) -> int:
+        """How many times each case is judged (``--ragops-judge-repeats``)."""
+        return 1 if self.judge_options is None else self.judge_options.judge_repeats
 
     def resolved_judge(self) -> str:
         """The judge ``auto`` stands for (see :mod:`pytest_ragops.judge.registry`)."""
@@ -174,8 +189,13 @@ def settings_from_config(config: pytest.Config) -> Settings:
     markdown = pick("markdown", ".ragops/report.md")
     assert report is not None
     assert markdown is not None
+    from pytest_ragops.judge.options import judge_settings
+
+    judge_options = judge_settings(vars(opt), table, base)
     return Settings(
         eval=eval_on,
+        metrics=judge_options.metrics,
+        judge_options=judge_options,
         judge=judge,
         concurrency=concurrency,
         thresholds=tuple(gates),

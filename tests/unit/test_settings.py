@@ -70,8 +70,9 @@ def test_unknown_key_names_it(tmp_path: Path) -> None:
     with pytest.raises(RagopsUsageError) as info:
         load_pyproject(path)
     assert str(info.value) == (
-        f"{path}: tool.ragops: unknown key 'threshold' (known: baseline, concurrency, corpus, "
-        "eval, judge, markdown, prices, report, thresholds)"
+        f"{path}: tool.ragops: unknown key 'threshold' (known: baseline, budget, cache, "
+        "cache_dir, concurrency, corpus, eval, judge, judge_model, judge_repeats, markdown, "
+        "metrics, prices, report, thresholds)"
     )
 
 
@@ -121,7 +122,10 @@ def test_defaults_without_pyproject(pytester: pytest.Pytester) -> None:
         corpus=None,
         root=root,
         pyproject=root / "pyproject.toml",
+        judge_options=s.judge_options,
     )
+    assert s.judge_options is not None
+    assert s.judge_options.cache_dir == root / ".ragops/cache"
 
 
 def test_pyproject_values(pytester: pytest.Pytester) -> None:
@@ -206,7 +210,7 @@ def test_eval_false_in_pyproject(pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--ragops-judge=anthropic",), "--ragops-judge: judge: unknown judge 'anthropic'"),
+        (("--ragops-judge=gpt",), "--ragops-judge: judge: unknown judge 'gpt'"),
         (("--ragops-concurrency=0",), "--ragops-concurrency: concurrency: must be a whole"),
         (("--ragops-concurrency=x",), "--ragops-concurrency: concurrency: must be a whole"),
         (("--ragops-concurrency=2.5",), "--ragops-concurrency: concurrency: must be a whole"),
@@ -225,7 +229,7 @@ def test_bad_command_line(pytester: pytest.Pytester, args: tuple[str, ...], expe
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
-        ('judge = "gpt"', "judge: unknown judge 'gpt' (choose from auto, offline)"),
+        ('judge = "gpt"', "judge: unknown judge 'gpt' (choose from auto, offline, anthropic"),
         ("concurrency = 0", "concurrency: must be a whole number >= 1, got 0"),
         ("concurrency = 2.0", "concurrency: must be a whole number >= 1, got 2.0"),
         ("concurrency = true", "concurrency: must be a whole number >= 1, got True"),
