@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["entrypoint", "main", "main_parser"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("compare", "cases", "corpus", "drift", "flags")
+COMMANDS = ("compare", "cases", "corpus", "drift", "flags", "sync")
 
 
 def main_parser(prog: str | None = "ragops") -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: The drift fixture module imports only the standard library; it registers its ini
 #: option early this way. The flags fixture is defined below with a lazy import instead.
-pytest_plugins = ["pytest_ragops.drift.pytest_plugin"]
+pytest_plugins = ["pytest_ragops.drift.pytest_plugin", "pytest_ragops.tracking.pytest_plugin"]
 
 _PLUGIN_NAME = "ragops-session"
 _SKIP_REASON = "ragops eval test: run with --ragops-eval"

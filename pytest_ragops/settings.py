@@ -26,6 +26,7 @@ JUDGES = ("auto", "offline")
 
 _KNOWN_KEYS = frozenset(
     {"eval", "judge", "concurrency", "thresholds", "report", "markdown", "baseline", "corpus"}
+    | {"mlflow", "experiment", "mlflow_traces"}  # pytest_ragops.tracking (issue 10)
 )
 
 
