@@ -175,7 +175,11 @@ class MlflowTracking:
 
         from pytest_ragops.tracking.session import log_session
 
-        options = replace(self.options, parent_run_id=self._outer_run)
+        core = self.config.pluginmanager.get_plugin(_CORE_PLUGIN)
+        report_path = getattr(getattr(core, "settings", None), "report", None)
+        # The spool lives beside the report (.ragops/spool by default).
+        spool = report_path.parent / "spool" if isinstance(report_path, Path) else None
+        options = replace(self.options, parent_run_id=self._outer_run, spool_dir=spool)
         self.result = log_session(report, options, markdown)
         self._announce(self.result)
         return self.result
