@@ -185,12 +185,12 @@ class MlflowTracking:
         return self.result
 
     def _announce(self, result: LogResult) -> None:
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        line = result.summary_line()
-        if tr is None:
-            print(line)
-        else:
-            tr.write_line(line, yellow=not result.logged)
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            print(result.summary_line())  # -p no:terminal: still one line, never silence
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.result is not None:
+            terminalreporter.write_line(self.result.summary_line(), yellow=not self.result.logged)
 
     # TEMPORARY (until pytest_ragops/hooks.py lands on main): with no
     # ``pytest_ragops_session_finish`` hookspec, read the report the core wrote and log it
