@@ -88,6 +88,9 @@ def tracking_options(config: pytest.Config) -> TrackingOptions:
     raw_uri, where = _setting(config, table, "mlflow")
     if raw_uri is not None and not isinstance(raw_uri, str):
         raise RagopsUsageError(f"must be a tracking URI or 'off', got {raw_uri!r}", path=where)
+    if raw_uri is None and os.environ.get("RAGOPS_MLFLOW"):
+        # An environment default below every file: the test suite sets it to off.
+        raw_uri, where = os.environ["RAGOPS_MLFLOW"], "$RAGOPS_MLFLOW"
     if raw_uri is None and not os.environ.get("MLFLOW_TRACKING_URI"):
         raw_uri = _mlflow_plugin_uri(config)
     uri = resolve_uri(raw_uri, root)

@@ -228,6 +228,7 @@ def test_runs_nest_under_the_mlflow_pytest_plugin_session_run(
     )
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": "both",
            "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
+    env.pop("RAGOPS_MLFLOW", None)  # the defaults under test: MLflow's own store
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "mlflow.pytest.plugin", "--ragops-eval",
          "--ragops-mlflow-traces=off", "-p", "no:cacheprovider", "-q", "test_both.py"],
@@ -236,6 +237,7 @@ def test_runs_nest_under_the_mlflow_pytest_plugin_session_run(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name("both")
+    assert exp is not None
     runs = client.search_runs([exp.experiment_id])
     outer = [r for r in runs if "mlflow.test.session_id" in r.data.tags]
     assert len(outer) == 1

@@ -68,6 +68,7 @@ def test_down_server_spools_with_one_warning_line_and_sync_uploads_once(
     assert "already logged" in capsys.readouterr().out
     client = MlflowClient(tracking_uri=store_uri)
     exp = client.get_experiment_by_name("ragops")
+    assert exp is not None
     runs = client.search_runs([exp.experiment_id], "tags.`ragops.role` = 'session'")
     assert len(runs) == 1
     assert len(client.search_runs([exp.experiment_id], "tags.`ragops.role` = 'variant'")) == 2
