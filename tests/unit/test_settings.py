@@ -71,7 +71,7 @@ def test_unknown_key_names_it(tmp_path: Path) -> None:
         load_pyproject(path)
     assert str(info.value) == (
         f"{path}: tool.ragops: unknown key 'threshold' (known: baseline, concurrency, corpus, "
-        "eval, judge, markdown, report, thresholds)"
+        "eval, experiment, judge, markdown, mlflow, mlflow_traces, report, thresholds)"
     )
 
 
