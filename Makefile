@@ -19,6 +19,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/pytest --ragops-eval examples -p no:cacheprovider
 	@echo "reports: examples/.ragops/report.json examples/.ragops/report.md"
+	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/examples/.ragops/mlflow.db"
 
 lint: install
 	$(BIN)/ruff check .
@@ -59,6 +60,7 @@ bench: install
 	$(BIN)/python benchmarks/flags.py
 	$(BIN)/python benchmarks/offline_judge.py
 	$(BIN)/python benchmarks/service_load.py
+	$(BIN)/python benchmarks/mlflow_overhead.py
 
 clean:
 	rm -rf $(VENV) .ragops examples/.ragops build *.egg-info

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 __all__ = ["entrypoint", "main", "main_parser"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("compare", "comment", "report", "cases", "judge", "cache", "corpus", "drift", "flags")
+COMMANDS = (
+    "compare", "comment", "report", "cases", "judge", "cache", "sync", "corpus", "drift",
+    "flags",
+)  # fmt: skip
 
 
 def main_parser(prog: str | None = "ragops") -> argparse.ArgumentParser:

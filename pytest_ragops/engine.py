@@ -32,8 +32,12 @@ __all__ = [
 ]
 
 
-def load_baseline(settings: Settings) -> dict[str, Any] | None:
-    """The ``--ragops-baseline`` report, validated before any test runs."""
+def load_baseline(settings: Settings, config: pytest.Config | None = None) -> dict[str, Any] | None:
+    """The ``--ragops-baseline`` report, validated before any test runs.
+
+    ``mlflow:branch=main`` reads the branch's latest logged report from the tracking store
+    the MLflow options name (``--ragops-mlflow``, ``--ragops-experiment``).
+    """
     if settings.baseline is None:
         return None
     from pytest_ragops.report.model import load_report
@@ -50,7 +54,15 @@ def load_baseline(settings: Settings) -> dict[str, Any] | None:
                     "'pytest-ragops[mlflow]')",
                     path="--ragops-baseline",
                 ) from None
-            loaded: dict[str, Any] = tracking.load_mlflow_baseline(settings.baseline, settings)
+            uri, experiment = None, "ragops"
+            if config is not None:
+                from pytest_ragops.tracking.pytest_plugin import tracking_options
+
+                options = tracking_options(config)
+                uri, experiment = options.uri, options.experiment
+            loaded: dict[str, Any] = tracking.load_mlflow_baseline(
+                settings.baseline, uri, experiment
+            )
             return loaded
         return load_report(settings.baseline)
     except RagopsError as exc:

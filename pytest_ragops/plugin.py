@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: The drift fixture module imports only the standard library; it registers its ini
 #: option early this way. The flags fixture is defined below with a lazy import instead.
-pytest_plugins = ["pytest_ragops.drift.pytest_plugin"]
+pytest_plugins = ["pytest_ragops.drift.pytest_plugin", "pytest_ragops.tracking.pytest_plugin"]
 
 _PLUGIN_NAME = "ragops-session"
 _SKIP_REASON = "ragops eval test: run with --ragops-eval"
@@ -229,7 +229,7 @@ class RagopsPlugin:
             check_writable(settings.report, "--ragops-report")
             check_writable(settings.markdown, "--ragops-markdown")
         # Bad baselines, corpus files and judge options stop the run before any test.
-        self.baseline = None if self.is_worker else load_baseline(settings)
+        self.baseline = None if self.is_worker else load_baseline(settings, config)
         self.run_info = {} if self.is_worker else run_info(settings)
         self.session = EvalSession(settings.concurrency)
         judge = make_judge(settings, config.hook)

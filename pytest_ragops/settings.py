@@ -42,6 +42,7 @@ _KNOWN_KEYS = frozenset(
     {
         "eval", "judge", "concurrency", "thresholds", "report", "markdown", "baseline",
         "corpus", "prices",
+        "mlflow", "experiment", "mlflow_traces",  # pytest_ragops.tracking
     }
 ) | _judge_keys()  # fmt: skip
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pytest_ragops.errors import RagopsError
+from pytest_ragops.pricing import cost_from_usage
 from pytest_ragops.prompts import Prompt, load_prompt
 from ragapp.chunking import load_corpus
 from ragapp.generator import (
@@ -21,6 +22,7 @@ from ragapp.generator import (
     AnthropicGenerator,
     ExtractiveGenerator,
     Generation,
+    estimate_usage,
     split_sentences,
 )
 from ragapp.ingest import load_index
@@ -71,6 +73,8 @@ def _check_params(prompt: Prompt) -> None:
     model = prompt.params.get("model", DEFAULT_MODEL)
     if not isinstance(model, str) or not model:
         raise RagopsError("must be a model name", path=where, field="params.model")
+    if not isinstance(prompt.params.get("tips", False), bool):
+        raise RagopsError("must be true or false", path=where, field="params.tips")
 
 
 @lru_cache(maxsize=4)
@@ -151,8 +155,17 @@ def answer(case: Any, variant: str | Prompt | None = "baseline") -> dict[str, An
         )
         generation = generator.generate(question, contexts, prompt)
     else:
-        generation = ExtractiveGenerator(index.idf).generate(
-            question, contexts, str(prompt.params["style"])
+        offline = ExtractiveGenerator(index.idf).generate(
+            question, contexts, str(prompt.params["style"]), tips=bool(prompt.params.get("tips"))
+        )
+        # Priced on the variant's model, so the lab compares cost offline; None if unknown.
+        usage = estimate_usage(prompt, question, contexts, offline.answer)
+        model = str(prompt.params.get("model", DEFAULT_MODEL))
+        generation = Generation(
+            answer=offline.answer,
+            model=offline.model,
+            usage=usage,
+            cost_usd=cost_from_usage(model, dict(usage)),
         )
     return {
         "answer": generation.answer,

@@ -2,11 +2,17 @@
 
 The extractive generator needs no network and no key, so the example's eval suite runs
 anywhere; it copies the retrieved sentences that best match the question, which makes
-its answers faithful by construction and its relevancy depend on the answer style.
+its answers faithful by construction and its relevancy depend on the answer style. A
+variant whose prompt invites practical tips (``tips: true``) gets one appended sentence
+the passages do not support, as an LLM adding its own knowledge would: the faithfulness
+judge must catch it. Offline answers report estimated token usage (about four characters
+a token) so that variants differ in cost as they would on the variant's model.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -24,9 +30,11 @@ __all__ = [
     "DEFAULT_MODEL",
     "OFFLINE_MODEL",
     "STYLES",
+    "TIPS",
     "AnthropicGenerator",
     "ExtractiveGenerator",
     "Generation",
+    "estimate_usage",
     "format_context",
     "split_sentences",
 ]
@@ -39,6 +47,16 @@ DEFAULT_MODEL: Final = "claude-haiku-4-5"
 STYLES: Final = ("extractive-short", "extractive-full", "quote")
 #: What an answer says when retrieval found nothing.
 NOT_FOUND: Final = "I could not find information about this in the PostgreSQL operations notes."
+
+#: Advice an over-helpful model adds from "its own experience": plausible, unsupported by
+#: the notes (numbers and terms that no passage has), so a faithfulness judge must flag it.
+TIPS: Final = (
+    "Tip: most teams schedule this review for Friday evenings, when traffic drops by 43 percent.",
+    "Tip: in our experience a Kubernetes operator automates this for clusters above 17 nodes.",
+    "Tip: cloud vendors usually recommend revisiting this quarterly, about every 91 days.",
+    "Tip: production teams typically budget 29 minutes of downtime a month for this chore.",
+    "Tip: benchmark it first with pgbench on staging hardware, allowing 3 warm-up hours.",
+)
 
 # A sentence ends at . ! or ? followed by space, but not after "..." (elided SQL).
 _SENTENCE_RE = re.compile(r"(?<=[^.][.!?])\s+")
@@ -80,8 +98,14 @@ class ExtractiveGenerator:
     def _sentence_score(self, question_terms: frozenset[str], sentence: str) -> float:
         return sum(self._idf(t) for t in question_terms & set(terms(sentence)))
 
-    def generate(self, question: str, contexts: Sequence[str], style: str) -> Generation:
-        """Build the answer from ``contexts`` (best first) in the given ``style``."""
+    def generate(
+        self, question: str, contexts: Sequence[str], style: str, *, tips: bool = False
+    ) -> Generation:
+        """Build the answer from ``contexts`` (best first) in the given ``style``.
+
+        With ``tips`` one unsupported piece of advice follows the answer (chosen by a
+        SHA-256 of the question, so the same question always gets the same tip).
+        """
         if style not in STYLES:
             raise ValueError(f"unknown answer style {style!r}; use one of {', '.join(STYLES)}")
         q = frozenset(terms(question))
@@ -105,7 +129,25 @@ class ExtractiveGenerator:
             keep = [r for r in ranked[:_FULL_MAX_SENTENCES] if r[0] >= 0.5 * best[0]]
             keep.sort(key=lambda r: (r[1], r[2]))
             text = " ".join(r[3] for r in keep)
+        if tips:
+            pick = int(hashlib.sha256(question.encode("utf-8")).hexdigest(), 16) % len(TIPS)
+            text = f"{text} {TIPS[pick]}"
         return Generation(answer=text, model=OFFLINE_MODEL, usage=None, cost_usd=0.0)
+
+
+def estimate_usage(
+    prompt: Prompt, question: str, contexts: Sequence[str], answer: str
+) -> dict[str, int]:
+    """Token counts the variant would use on an LLM: about four characters a token.
+
+    Counts the system prompt and the rendered template (so more context costs more) as
+    input and the answer as output; good enough to rank variants by cost offline.
+    """
+    sent = prompt.system + "\n" + prompt.render(question, format_context(contexts))
+    return {
+        "input_tokens": math.ceil(len(sent) / 4),
+        "output_tokens": math.ceil(len(answer) / 4),
+    }
 
 
 class AnthropicGenerator:

@@ -7,6 +7,7 @@ Without ``--ragops-eval`` pytest-ragops skips them. Suite gates live in
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.ragops_eval
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden.yaml"
+#: ``$RAGAPP_GOLDEN`` points the suite at another golden set (the MLflow tests use a subset).
+GOLDEN = Path(
+    os.environ.get("RAGAPP_GOLDEN") or Path(__file__).resolve().parent.parent / "golden.yaml"
+)
 VARIANTS = ["baseline", "concise", "wide_context"]
 
 
@@ -37,15 +41,28 @@ def cases() -> list[Case]:
 
 
 def test_prompt_variants(ragops: Ragops, cases: list[Case]) -> None:
-    """Every variant answers every case; more context never lowers context recall."""
+    """Every variant answers every case; the variants differ on faithfulness and cost.
+
+    concise and wide_context invite "practical tips" the notes do not support, so the
+    grounded baseline is the most faithful; cost follows the context each one sends.
+    This is the MLflow lab's data: ``ragops compare`` must find the same winner.
+    """
     result = ragops.evaluate(pipeline, cases, variants=VARIANTS)
     assert result.errors == []
     assert len(result.records) == len(cases) * len(VARIANTS)
     assert sorted(result.variants) == sorted(VARIANTS)
+    faith = {}
+    cost = {}
     for name, metrics in result.variants.items():
-        assert metrics["faithfulness_mean"] is not None, name
-        assert metrics["faithfulness_mean"] >= 0.7, name
         assert metrics["context_recall_mean"] is not None, name
+        f, c = metrics["faithfulness_mean"], metrics["cost_per_query_usd"]
+        assert f is not None, name
+        assert c is not None, name
+        faith[name], cost[name] = f, c
+    assert faith["baseline"] >= 0.9
+    assert faith["baseline"] > faith["wide_context"] > faith["concise"]
+    assert cost["concise"] < cost["baseline"] < cost["wide_context"]
+    assert result.best_variant("faithfulness_mean") == "baseline"
     # wide_context retrieves a superset of concise's passages (top 6 vs the top 1).
     wide = result.variants["wide_context"]["context_recall_mean"]
     narrow = result.variants["concise"]["context_recall_mean"]
@@ -67,7 +84,7 @@ def test_record_one_answer(ragops: Ragops, cases: list[Case]) -> None:
     """Score a single answer by hand, as an app's own test would."""
     case = next(c for c in cases if c.id == "checkpoint-triggers")
     start = time.perf_counter()
-    out = answer(case, "concise")
+    out = answer(case, "baseline")
     latency = time.perf_counter() - start
     scores = ragops.record(
         case.question,
@@ -75,7 +92,7 @@ def test_record_one_answer(ragops: Ragops, cases: list[Case]) -> None:
         out["contexts"],
         reference=case.reference,
         case_id=case.id,
-        variant="concise",
+        variant="baseline",
         cost_usd=out["cost_usd"],
         usage=out["usage"],
         model=out["model"],

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from ragapp.app import CORPUS_DIR, answer, load_variant, select_contexts
 from ragapp.chunking import Chunk, chunk_markdown, load_corpus
-from ragapp.generator import NOT_FOUND, OFFLINE_MODEL, ExtractiveGenerator, split_sentences
+from ragapp.generator import NOT_FOUND, OFFLINE_MODEL, TIPS, ExtractiveGenerator, split_sentences
 from ragapp.ingest import build_index, load_index
 from ragapp.retrieval import BM25Index, terms
 
 from pytest_ragops import RagopsError, load_cases
+from pytest_ragops.pricing import cost_from_usage
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 GOLDEN = EXAMPLES / "golden.yaml"
@@ -173,6 +174,10 @@ def test_extractive_styles(index: BM25Index) -> None:
     assert full.answer == "Autovacuum has workers. By default autovacuum_max_workers is 3."
     assert gen.generate(question, contexts, "quote").answer == contexts[0]
     assert gen.generate(question, [], "quote").answer == NOT_FOUND
+    tipped = gen.generate(question, contexts, "extractive-short", tips=True).answer
+    assert tipped.startswith(short.answer + " Tip: ")
+    assert tipped == gen.generate(question, contexts, "extractive-short", tips=True).answer
+    assert tipped.removeprefix(short.answer + " ") in TIPS
     with pytest.raises(ValueError, match="unknown answer style 'poem'"):
         gen.generate(question, contexts, "poem")
 
@@ -192,8 +197,10 @@ def test_answer_offline_returns_the_pipeline_contract() -> None:
     out = answer({"question": "What is the default checkpoint_timeout?"}, "baseline")
     assert set(out) >= {"answer", "contexts", "cost_usd", "model", "usage", "retrieval_score"}
     assert out["model"] == OFFLINE_MODEL
-    assert out["cost_usd"] == 0.0
-    assert out["usage"] is None
+    # Estimated tokens priced on the variant's model: more context costs more.
+    assert out["usage"]["input_tokens"] > out["usage"]["output_tokens"] > 0
+    assert out["cost_usd"] == cost_from_usage("claude-haiku-4-5", out["usage"])
+    assert out["cost_usd"] > 0.0
     assert "5 minutes" in out["answer"]
     assert all(isinstance(c, str) for c in out["contexts"])
     assert 0.0 < out["retrieval_score"] <= 1.0

@@ -71,8 +71,8 @@ def test_unknown_key_names_it(tmp_path: Path) -> None:
         load_pyproject(path)
     assert str(info.value) == (
         f"{path}: tool.ragops: unknown key 'threshold' (known: baseline, budget, cache, "
-        "cache_dir, concurrency, corpus, eval, judge, judge_model, judge_repeats, markdown, "
-        "metrics, prices, report, thresholds)"
+        "cache_dir, concurrency, corpus, eval, experiment, judge, judge_model, judge_repeats, "
+        "markdown, metrics, mlflow, mlflow_traces, prices, report, thresholds)"
     )
 
 

@@ -1,0 +1,336 @@
+"""Upload a payload to MLflow: runs, batched params/metrics/tags, artifacts, prompts, traces.
+
+Idempotent by ``ragops.run_key``: a complete session run with the key means the payload is
+already there (nothing is uploaded twice); an incomplete one (an upload cut off midway) is
+deleted with its variant runs and traces and uploaded again. The session run is marked
+complete (tag ``ragops.complete``) last. Every call goes through :class:`MlflowClient`
+with explicit run ids, never the fluent active run, so it cannot clash with a run the user
+or ``mlflow.pytest.plugin`` has open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pytest_ragops.tracking.options import local_artifact_location
+from pytest_ragops.tracking.payload import judge_source
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+__all__ = ["UploadError", "UploadResult", "find_session_runs", "upload_payload"]
+
+#: MLflow's own batch limits (mlflow.utils.validation).
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_METRICS_PER_BATCH = 1000
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_PARAM_VAL_LENGTH = 6000
+MAX_TAG_VAL_LENGTH = 8000
+#: Retries and timeout for HTTP stores while uploading, unless the user set their own:
+#: MLflow's defaults (7 retries, backoff factor 2) would hold a run for minutes on a dead server.
+_HTTP_ENV = {
+    # No usage telemetry leaves the machine from an eval run (and tests stay on loopback).
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # One summary line from ragops, not a "View run" line per run from MLflow.
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+COMPLETE_TAG = "ragops.complete"
+_FEEDBACK_THREADS = 4
+KEY_TAG = "ragops.run_key"
+
+
+class UploadError(Exception):
+    """The store refused or lost part of the payload (the caller spools it)."""
+
+
+@dataclass(slots=True)
+class UploadResult:
+    """What an upload did."""
+
+    session_run_id: str
+    experiment_id: str
+    #: Variant name → run id.
+    variant_runs: dict[str, str] = field(default_factory=dict)
+    traces: int = 0
+    assessments: int = 0
+    #: Prompt name → registered version.
+    prompts: dict[str, str] = field(default_factory=dict)
+    #: True when the payload was already in the store and nothing was uploaded.
+    already_logged: bool = False
+
+
+@contextlib.contextmanager
+def _mlflow_context(uri: str) -> Iterator[None]:
+    """Point MLflow's globals at ``uri`` (traces and prompts use them), quietly; restore after."""
+    # set_tracking_uri also sets $MLFLOW_TRACKING_URI: restore the environment as found.
+    saved_env = {
+        k: os.environ.get(k) for k in (*_HTTP_ENV, "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    }
+    for k, v in _HTTP_ENV.items():
+        os.environ.setdefault(k, v)
+    # MLflow's own deprecation warnings are not the user's to fix; under pytest's
+    # ``filterwarnings = error`` they would otherwise abort the upload.
+    caught = warnings.catch_warnings()
+    caught.__enter__()
+    warnings.simplefilter("ignore")
+    import mlflow
+
+    loggers = [logging.getLogger(n) for n in ("mlflow", "alembic", "urllib3")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    was_set = mlflow.is_tracking_uri_set()  # type: ignore[no-untyped-call]
+    previous: str | None = mlflow.get_tracking_uri() if was_set else None
+    previous_registry = os.environ.get("MLFLOW_REGISTRY_URI")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(previous_registry)  # type: ignore[arg-type]
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+        caught.__exit__(None, None, None)
+        for k, old in saved_env.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
+
+
+def _experiment_id(client: Any, name: str, uri: str) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            client.restore_experiment(exp.experiment_id)
+        return str(exp.experiment_id)
+    return str(client.create_experiment(name, artifact_location=local_artifact_location(uri, name)))
+
+
+def find_session_runs(client: Any, experiment_id: str, key: str) -> list[Any]:
+    """Session runs of the payload ``key`` (normally 0 or 1)."""
+    return list(
+        client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{KEY_TAG}` = '{key}' and tags.`ragops.role` = 'session'",
+            max_results=10,
+        )
+    )
+
+
+def _delete_partial(client: Any, experiment_id: str, key: str) -> None:
+    """Remove what an interrupted upload of ``key`` left: its runs and their traces."""
+    import mlflow
+
+    runs = client.search_runs([experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{key}'")
+    for run in runs:
+        traces = mlflow.search_traces(
+            locations=[experiment_id], run_id=run.info.run_id, return_type="list"
+        )
+        ids = [t.info.trace_id for t in traces]
+        for start in range(0, len(ids), 100):
+            client.delete_traces(experiment_id, trace_ids=ids[start : start + 100])
+        client.delete_run(run.info.run_id)
+
+
+def _log_batch(
+    client: Any, run_id: str, metrics: Mapping[str, float], params: Mapping[str, Any],
+    tags: Mapping[str, str],
+) -> int:  # fmt: skip
+    """Log params, metrics and tags in as few ``log_batch`` calls as MLflow's limits allow."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    ms = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+    ps = [Param(k, str(v)[:MAX_PARAM_VAL_LENGTH]) for k, v in params.items()]
+    ts = [RunTag(k, str(v)[:MAX_TAG_VAL_LENGTH]) for k, v in tags.items()]
+    calls = 0
+    while ms or ps or ts:
+        p, ps = ps[:MAX_PARAMS_TAGS_PER_BATCH], ps[MAX_PARAMS_TAGS_PER_BATCH:]
+        t, ts = ts[:MAX_PARAMS_TAGS_PER_BATCH], ts[MAX_PARAMS_TAGS_PER_BATCH:]
+        room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(p) - len(t))
+        m, ms = ms[:room], ms[room:]
+        client.log_batch(run_id, metrics=m, params=p, tags=t)
+        calls += 1
+    return calls
+
+
+def _chat_template(prompt: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The prompt as MLflow chat messages; ``{x}`` placeholders become MLflow's ``{{x}}``."""
+    import string
+
+    parts = []
+    for literal, name, _spec, _conv in string.Formatter().parse(str(prompt["template"])):
+        parts.append(literal)
+        if name is not None:
+            parts.append("{{" + name + "}}")
+    messages = []
+    if prompt.get("system"):
+        messages.append({"role": "system", "content": str(prompt["system"])})
+    messages.append({"role": "user", "content": "".join(parts)})
+    return messages
+
+
+def _register_prompt(client: Any, prompt: Mapping[str, Any]) -> Any:
+    """Register the prompt, reusing the version whose ``ragops.hash`` tag is this content's."""
+    import mlflow
+
+    name = str(prompt["name"])
+    with contextlib.suppress(Exception):  # an unknown prompt has no versions to search
+        for pv in client.search_prompt_versions(name, max_results=1000):
+            if pv.tags.get("ragops.hash") == prompt["hash"]:
+                return pv
+    return mlflow.genai.register_prompt(
+        name=name,
+        template=_chat_template(prompt),
+        commit_message=f"pytest-ragops: {prompt['path']} ({prompt['version']})",
+        tags={"ragops.hash": str(prompt["hash"]), "ragops.version": str(prompt["version"])},
+    )
+
+
+def _log_traces(
+    client: Any, experiment_id: str, run_id: str, key: str, variant: str,
+    records: list[dict[str, Any]],
+) -> tuple[list[str], int]:  # fmt: skip
+    """One trace per record, then (after flushing) one feedback per metric."""
+    import mlflow
+    from mlflow.entities import AssessmentError, AssessmentSource
+
+    trace_ids: list[str] = []
+    now_ns = time.time_ns()
+    for i, rec in enumerate(records):
+        latency = rec.get("latency_s")
+        start = now_ns - int((latency if isinstance(latency, int | float) else 0.0) * 1e9) + i
+        span = client.start_trace(
+            name=str(rec.get("case_id") or f"case-{i}"),
+            span_type="CHAIN",
+            inputs={"question": rec.get("question"), "reference": rec.get("reference")},
+            tags={
+                KEY_TAG: key,
+                "ragops.variant": variant,
+                "ragops.case_id": str(rec.get("case_id") or ""),
+                "ragops.test_id": str(rec.get("test_id") or ""),
+            },
+            experiment_id=experiment_id,
+            start_time_ns=start,
+            run_id=run_id,
+        )
+        client.end_trace(
+            span.trace_id,
+            outputs={"answer": rec.get("answer"), "contexts": rec.get("contexts")},
+            attributes={"cost_usd": rec.get("cost_usd"), "model": rec.get("model")},
+            status="ERROR" if rec.get("error") else "OK",
+            end_time_ns=start + int((latency or 0.0) * 1e9) + 1,
+        )
+        trace_ids.append(span.trace_id)
+    # Traces are written asynchronously: assessing before the flush gives "trace not found".
+    mlflow.flush_trace_async_logging()
+    stored = mlflow.search_traces(
+        locations=[experiment_id], run_id=run_id, return_type="list", include_spans=False
+    )
+    missing = set(trace_ids) - {t.info.trace_id for t in stored}
+    if missing:
+        raise UploadError(f"{len(missing)} of {len(trace_ids)} traces were not stored")
+    calls = [
+        (trace_id, metric, score)
+        for trace_id, rec in zip(trace_ids, records, strict=True)
+        for metric, score in sorted((rec.get("scores") or {}).items())
+    ]
+
+    def feedback(call: tuple[str, str, Mapping[str, Any]]) -> None:
+        trace_id, metric, score = call
+        judge = str(score.get("judge") or "")
+        value = score.get("value")
+        error = score.get("error")
+        mlflow.log_feedback(
+            trace_id=trace_id,
+            name=metric,
+            value=value,
+            source=AssessmentSource(source_type=judge_source(judge), source_id=judge or "?"),
+            rationale=score.get("rationale") or error,
+            error=None
+            if value is not None
+            else AssessmentError(error_code="NO_SCORE", error_message=str(error)),
+            metadata={KEY_TAG: key, "ragops.cached": str(bool(score.get("cached"))).lower()},
+        )
+
+    # One request per assessment (MLflow has no batch call for them): a few in flight.
+    with ThreadPoolExecutor(max_workers=_FEEDBACK_THREADS) as pool:
+        list(pool.map(feedback, calls))
+    assessments = len(calls)
+    return trace_ids, assessments
+
+
+def upload_payload(
+    payload: Mapping[str, Any], uri: str, *, traces: bool | None = None
+) -> UploadResult:
+    """Log ``payload`` to the store at ``uri``; raises on any failure (the caller spools)."""
+    from mlflow import MlflowClient
+
+    key = str(payload["run_key"])
+    with_traces = bool(payload.get("traces", True)) if traces is None else traces
+    with _mlflow_context(uri):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        exp_id = _experiment_id(client, str(payload["experiment"]), uri)
+        done = [
+            r
+            for r in find_session_runs(client, exp_id, key)
+            if r.data.tags.get(COMPLETE_TAG) == "true"
+        ]
+        if done:
+            return UploadResult(done[0].info.run_id, exp_id, already_logged=True)
+        _delete_partial(client, exp_id, key)
+        session = payload["session"]
+        tags = dict(session["tags"])
+        parent = payload.get("parent_run_id")
+        if parent:
+            tags["mlflow.parentRunId"] = str(parent)
+        run = client.create_run(
+            exp_id, run_name=session["name"], tags={KEY_TAG: key, "ragops.role": "session"}
+        )
+        sid = run.info.run_id
+        result = UploadResult(sid, exp_id)
+        _log_batch(client, sid, session["metrics"], session["params"], tags)
+        for name, text in sorted(payload["artifacts"].items()):
+            client.log_text(sid, text, f"ragops/{name}")
+        for variant in payload["variants"]:
+            name = str(variant["name"])
+            vrun = client.create_run(
+                exp_id,
+                run_name=name,
+                tags={KEY_TAG: key, "mlflow.parentRunId": sid, "ragops.role": "variant"},
+            )
+            vid = vrun.info.run_id
+            result.variant_runs[name] = vid
+            vtags = dict(variant["tags"])
+            prompt = variant.get("prompt")
+            if prompt:
+                pv = _register_prompt(client, prompt)
+                client.link_prompt_version_to_run(vid, pv)
+                result.prompts[str(pv.name)] = str(pv.version)
+                vtags["ragops.prompt_uri"] = f"prompts:/{pv.name}/{pv.version}"
+                client.log_text(vid, str(prompt["text"]), f"prompt/{name}.yaml")
+            _log_batch(client, vid, variant["metrics"], variant["params"], vtags)
+            from pytest_ragops.tracking.payload import case_table
+
+            client.log_table(vid, case_table(variant["records"]), "ragops/cases.json")
+            if with_traces and variant["records"]:
+                ids, n = _log_traces(client, exp_id, vid, key, name, variant["records"])
+                result.traces += len(ids)
+                result.assessments += n
+            client.set_terminated(vid, "FINISHED")
+        client.set_tag(sid, COMPLETE_TAG, "true")
+        client.set_terminated(sid, "FINISHED")
+        return result
