@@ -268,6 +268,29 @@ def _regressed_section(report: dict[str, Any], max_rows: int) -> list[str]:
     return lines
 
 
+def _judge_info_notes(report: dict[str, Any]) -> list[str]:
+    """Judge cost, cache hits and a budget that stopped the run, from ``judge_info``."""
+    info = report.get("judge_info") or {}
+    notes: list[str] = []
+    judge_cost = report.get("metrics", {}).get("judge_cost_usd")
+    if isinstance(judge_cost, int | float):
+        notes.append(f"Judge cost ${judge_cost:.4f} (apart from the app's cost).")
+    cache = info.get("cache") or {}
+    if cache.get("mode") and cache.get("mode") != "off":
+        notes.append(
+            f"Judge cache ({escape(str(cache['mode']), 10)}): {cache.get('hits', 0)} hits, "
+            f"{cache.get('misses', 0)} misses."
+        )
+    budget = info.get("budget") or {}
+    if budget.get("stopped_run"):
+        notes.append(f"**{escape(str(budget.get('message') or 'judge budget exhausted'), 200)}.**")
+    spread = {m: v for m, v in (report.get("judge_spread") or {}).items() if v.get("flagged")}
+    if spread:
+        names = ", ".join(f"{m} (max spread {v['max']:.2f})" for m, v in sorted(spread.items()))
+        notes.append(f"Judge disagreed with itself between repeats on {names}.")
+    return notes
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """Render the report as Markdown fit for a PR comment (≤ :data:`MAX_BODY` characters)."""
     for limit, max_rows in ((160, 50), (80, 20), (40, 5)):
@@ -328,6 +351,7 @@ def _render(report: dict[str, Any], limit: int, max_rows: int) -> str:
     if run.get("corpus_version"):
         dirty = " (workspace differs: dirty)" if run.get("corpus_dirty") else ""
         foot.append(f"Corpus {code(str(run['corpus_version']), 60)}{dirty}.")
+    foot += _judge_info_notes(report)
     if any(j.startswith("offline:") for j in report.get("judges", [])):
         foot.append(_OFFLINE_NOTE)
     lines += ["", " ".join(foot), ""]

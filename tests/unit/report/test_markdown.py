@@ -427,3 +427,18 @@ def test_worst_cases_show_each_case_once() -> None:
     section = body.split("<details><summary>5 worst cases</summary>")[1].split("</details>")[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     assert [r.split(" | ")[0] for r in rows[1:]] == ["| dup", "| c0", "| c1", "| c2", "| c3"]
+
+
+def test_judge_info_is_shown() -> None:
+    report = _report([_rec("c1", 0.9)])
+    report["judge_info"] = {
+        "cache": {"mode": "on", "hits": 3, "misses": 1},
+        "budget": {"stopped_run": True, "message": "judge budget stopped the run: 4 scores"},
+    }
+    report["metrics"]["judge_cost_usd"] = 0.0123
+    report["judge_spread"] = {"faithfulness": {"mean": 0.1, "max": 0.5, "flagged": True}}
+    body = render_markdown(report)
+    assert "Judge cost $0.0123" in body
+    assert "3 hits, 1 misses" in body
+    assert "judge budget stopped the run" in body
+    assert "faithfulness (max spread 0.50)" in body
