@@ -65,10 +65,11 @@ def test_periods_do_not_overlap_and_include_now(tmp_path: Path) -> None:
             ("after now", 0.7, "s", NOW + timedelta(seconds=1)),
         ]
     )
-    recent, baseline = log.scores(now=NOW)
-    assert sorted(recent.tolist()) == [0.1, 0.2, 0.3]
-    assert sorted(baseline.tolist()) == [0.4, 0.5]
-    result = log.check_drift(now=NOW)
+    result = log.check_drift(now=NOW, min_samples=2)
+    assert result["recent_count"] == 3  # 0.1, 0.2, 0.3
+    assert result["recent_avg_score"] == pytest.approx(0.2)
+    assert result["baseline_count"] == 2  # 0.4, 0.5
+    assert result["baseline_avg_score"] == pytest.approx(0.45)
     assert result["recent_start"] == "2026-02-22T12:00:00+00:00"
     assert result["baseline_start"] == "2026-01-23T12:00:00+00:00"
     assert result["recent_end"] == "2026-03-01T12:00:00+00:00"
@@ -77,17 +78,14 @@ def test_periods_do_not_overlap_and_include_now(tmp_path: Path) -> None:
 def test_naive_now_and_ts_are_utc(tmp_path: Path) -> None:
     log = RetrievalLog(tmp_path / "d.db")
     log.log("q", 0.5, "s", ts=datetime(2026, 3, 1, 11, 0))
-    recent, _ = log.scores(now=datetime(2026, 3, 1, 11, 0))
-    assert recent.tolist() == [0.5]
-    recent, _ = log.scores(now=datetime(2026, 3, 1, 10, 59))
-    assert recent.size == 0
+    assert log.check_drift(now=datetime(2026, 3, 1, 11, 0))["recent_count"] == 1
+    assert log.check_drift(now=datetime(2026, 3, 1, 10, 59))["recent_count"] == 0
 
 
 def test_default_ts_is_now(tmp_path: Path) -> None:
     log = RetrievalLog(tmp_path / "d.db")
     log.log("q", 0.5, "s")
-    recent, _ = log.scores(window_days=1)
-    assert recent.tolist() == [0.5]
+    assert log.check_drift(window_days=1)["recent_avg_score"] == 0.5
 
 
 def test_insufficient_data_and_no_drift(db: str) -> None:
