@@ -118,9 +118,10 @@ _FAST_HISTOGRAM = (
     f"TOTAL(top_score * top_score)) FROM {TABLE} INDEXED BY {_BIN_INDEX} "
     f"WHERE {_BIN_SQL} = k AND ts >= ? AND ts < ?) FROM bins"
 )
-_FAST_OUTSIDE = (
-    f"SELECT (SELECT COUNT(*) FROM {TABLE} WHERE {_BIN_SQL} < 0 AND ts >= ? AND ts < ?), "
-    f"(SELECT COUNT(*) FROM {TABLE} WHERE {_BIN_SQL} > {_FAST_BINS} AND ts >= ? AND ts < ?)"
+# The range guard: the lowest and highest bin in the whole log, one index probe each.
+_FAST_LIMITS = (
+    f"SELECT (SELECT MIN({_BIN_SQL}) FROM {TABLE} INDEXED BY {_BIN_INDEX}), "
+    f"(SELECT MAX({_BIN_SQL}) FROM {TABLE} INDEXED BY {_BIN_INDEX})"
 )
 
 
@@ -230,9 +231,9 @@ class SqliteStore:
         self, start: float, end: float, bins: int, score_range: tuple[float, float]
     ) -> PeriodStats:
         if self._fast and bins == _FAST_BINS and score_range == (0.0, 1.0):
-            (below, above), *_ = self._select(_FAST_OUTSIDE, (start, end, start, end))
-            if below or above:
-                outside = [(-1, below + above, 0.0, 0.0, -1.0, -1.0)]
+            ((lowest, highest),) = self._select(_FAST_LIMITS, ())
+            if lowest is not None and (lowest < 0 or highest > _FAST_BINS):
+                outside = [(-1, 1, 0.0, 0.0, -1.0, -1.0)]  # anywhere in the log: fail closed
                 return _period(outside, bins, score_range, self.location)
             rows = []
             for k, packed in self._select(_FAST_HISTOGRAM, (start, end)):
@@ -402,27 +403,31 @@ class SqlAlchemyStore:
         t = self._table.c
         low, high = score_range
         scaled = (t.top_score - low) * (bins / (high - low))
-        # SQLite has no floor() in every build; CAST truncates, which is floor for the
-        # in-range (non-negative) offsets, and MIN/MAX catch the rest. Elsewhere CAST rounds.
-        if self._engine.dialect.name == "sqlite":
-            index: Any = sa.cast(scaled, sa.Integer)
-        else:
-            index = sa.func.floor(scaled)
-        stmt = (
-            sa.select(
-                index,
-                sa.func.count(),
-                sa.func.sum(t.top_score),
-                sa.func.sum(t.top_score * t.top_score),
-                sa.func.min(t.top_score),
-                sa.func.max(t.top_score),
-            )
-            .where(self._between(start, end))
-            .group_by(sa.text("1"))  # by position: the bound parameters make the text differ
-        )
+        sqlite = self._engine.dialect.name == "sqlite"
+        # SQLite has no floor() in every build; CAST truncates, which is floor for in-range
+        # (non-negative) offsets, and MIN/MAX catch the rest. Elsewhere CAST rounds, so
+        # floor(), whose bin index alone shows an out-of-range score.
+        index: Any = sa.cast(scaled, sa.Integer) if sqlite else sa.func.floor(scaled)
+        columns = [
+            index,
+            sa.func.count(),
+            sa.func.sum(t.top_score),
+            sa.func.sum(t.top_score * t.top_score),
+        ]
+        if sqlite:
+            columns += [sa.func.min(t.top_score), sa.func.max(t.top_score)]
+        # Grouped by position: the bound parameters would make the repeated text differ.
+        stmt = sa.select(*columns).where(self._between(start, end)).group_by(sa.text("1"))
         rows = [
-            (None if i is None else int(i), n, float(s), float(ss), float(lo), float(hi))
-            for i, n, s, ss, lo, hi in self._run(stmt)
+            (
+                None if r[0] is None else int(r[0]),
+                r[1],
+                float(r[2]),
+                float(r[3]),
+                float(r[4]) if sqlite else low,
+                float(r[5]) if sqlite else high,
+            )
+            for r in self._run(stmt)
         ]
         return _period(rows, bins, score_range, self.location)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 import pytest
-from typing import TYPE_CHECKING
 
 from pytest_ragops.drift import RetrievalLog
 from pytest_ragops.drift.store import TABLE
