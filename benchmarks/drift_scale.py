@@ -41,7 +41,8 @@ def _pg_helpers() -> Any:
     """The drift integration tests' PostgreSQL server and COPY loader (one implementation)."""
     path = ROOT / "tests" / "integration" / "drift" / "conftest.py"
     spec = importlib.util.spec_from_file_location("drift_pg_conftest", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -56,7 +57,10 @@ def _fill_sqlite(path: Path, rows: int) -> None:
     for ts, scores in helpers.synthetic_scores(rows, NOW.timestamp()):
         conn.executemany(
             f"INSERT INTO {TABLE} (ts, query, top_score, session_id) VALUES (?, ?, ?, ?)",
-            ((t, "bulk query", s, "bulk") for t, s in zip(ts.tolist(), scores.tolist())),
+            (
+                (t, "bulk query", s, "bulk")
+                for t, s in zip(ts.tolist(), scores.tolist(), strict=True)
+            ),
         )
         conn.commit()
     conn.execute("ANALYZE")

@@ -65,8 +65,13 @@ def _simulate(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import sys
 
+    from pytest_ragops.drift.log import Periods
+    from pytest_ragops.drift.stats import validate_params
     from pytest_ragops.errors import RagopsError
 
+    now = _now(args)  # bad options are exit 2 before the database is looked at
+    Periods(args.window_days, args.baseline_days, now)
+    validate_params(args.min_samples, args.min_drop, args.alpha, 0.95)
     try:
         log = _open(args, create=False)  # a check never creates the log it reads
     except RagopsError as exc:
@@ -78,7 +83,7 @@ def _check(args: argparse.Namespace) -> int:
         result = log.check_drift(
             args.window_days,
             args.baseline_days,
-            _now(args),
+            now,
             min_samples=args.min_samples,
             min_drop=args.min_drop,
             alpha=args.alpha,
