@@ -210,7 +210,7 @@ def test_module_functions_share_one_log_per_database(
         real_init(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(RetrievalLog, "__init__", counting_init)
-    spellings = [
+    spellings: list[str | Path] = [
         "drift.db",
         "./drift.db",
         tmp_path / "drift.db",
