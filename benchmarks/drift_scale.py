@@ -216,10 +216,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=10_000_000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--topics", type=int, default=0, metavar="N")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        _sqlite_part(Path(tmp), args.rows, args.big_rows)
+        if not args.skip_sqlite:
+            _sqlite_part(Path(tmp), args.rows, args.big_rows)
         if not args.skip_postgres:
             _postgres_part(args.big_rows)
         if args.topics:
