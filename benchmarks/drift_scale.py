@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -219,6 +220,8 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--topics", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    # A SIGTERM (a timeout) unwinds normally, so the PostgreSQL server and files are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_sqlite:
             _sqlite_part(Path(tmp), args.rows, args.big_rows)
