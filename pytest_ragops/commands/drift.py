@@ -23,10 +23,10 @@ def _now(args: argparse.Namespace) -> datetime | None:
     return parse_when(args.now) if args.now else None
 
 
-def _open(args: argparse.Namespace) -> RetrievalLog:
+def _open(args: argparse.Namespace, *, create: bool = True) -> RetrievalLog:
     from pytest_ragops.drift import RetrievalLog
 
-    return RetrievalLog(args.db)
+    return RetrievalLog(args.db, create=create)
 
 
 def _dump(data: Any) -> None:
@@ -63,11 +63,27 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    with _open(args) as log:
+    import sys
+
+    from pytest_ragops.drift.log import Periods
+    from pytest_ragops.drift.stats import validate_params
+    from pytest_ragops.errors import RagopsError
+
+    now = _now(args)  # bad options are exit 2 before the database is looked at
+    Periods(args.window_days, args.baseline_days, now)
+    validate_params(args.min_samples, args.min_drop, args.alpha, 0.95)
+    try:
+        log = _open(args, create=False)  # a check never creates the log it reads
+    except RagopsError as exc:
+        if not args.fail_on_drift:
+            raise  # bad input: exit 2
+        print(f"ragops: drift check failed: {exc}", file=sys.stderr)
+        return 1
+    with log:
         result = log.check_drift(
             args.window_days,
             args.baseline_days,
-            _now(args),
+            now,
             min_samples=args.min_samples,
             min_drop=args.min_drop,
             alpha=args.alpha,
@@ -97,7 +113,16 @@ def _check(args: argparse.Namespace) -> int:
             f"p={'n/a' if p is None else f'{p:.3g}'} ({result['test']}, one-sided)"
         )
         print(f"action: {result['action']}")
-    return 1 if args.fail_on_drift and result["status"] == "drift" else 0
+    if not args.fail_on_drift:
+        return 0
+    if result["recent_count"] == 0:
+        print(
+            f"ragops: drift check failed: {args.db}: no query logged in the recent window "
+            f"({result['window_days']:g} days); is the app still logging?",
+            file=sys.stderr,
+        )
+        return 1
+    return 1 if result["status"] == "drift" else 0
 
 
 def _topics(args: argparse.Namespace) -> int:
@@ -235,7 +260,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="mannwhitney",
         help="Two-sample test (default: mannwhitney)",
     )
-    p.add_argument("--fail-on-drift", action="store_true", help="Exit 1 when the status is drift")
+    p.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help="Exit 1 when the status is drift, or the database is missing or logged "
+        "nothing in the recent window",
+    )
     p.add_argument("--json", action="store_true", help="Print the result as JSON")
     p.set_defaults(handler=_check)
 

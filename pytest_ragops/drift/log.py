@@ -8,21 +8,20 @@ The two never overlap, so a shift in the recent window cannot dilute its own bas
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from pytest_ragops.drift.schema import to_utc, validate_row, validate_rows
+from pytest_ragops.drift.schema import BadValue, to_utc, validate_row, validate_rows
 from pytest_ragops.errors import RagopsError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from types import TracebackType
-
-    import numpy as np
-    import numpy.typing as npt
 
     from pytest_ragops.drift.schema import DriftCheck, DriftTopic, LogRow
     from pytest_ragops.drift.store import LogStore
@@ -32,6 +31,7 @@ __all__ = [
     "DEFAULT_DB",
     "RetrievalLog",
     "check_retrieval_drift",
+    "close_shared_logs",
     "identify_drift_topics",
     "log_retrieval_score",
 ]
@@ -43,9 +43,9 @@ _DAY = 86400.0
 
 def _positive(value: float, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise RagopsError(f"must be a positive number of days, got {value!r}", field=field)
+        raise BadValue(f"must be a positive number of days, got {value!r}", field=field)
     if math.isinf(value):
-        raise RagopsError("must be finite", field=field)
+        raise BadValue("must be finite", field=field)
     return float(value)
 
 
@@ -68,7 +68,7 @@ def _storable(rows: Sequence[LogRow], *, batch: bool) -> None:
             problem = _text_problem(text)
             if problem is not None:
                 where = f"row {index}: {field}" if batch else field
-                raise RagopsError(f"{field} {problem}", field=where)
+                raise BadValue(f"{field} {problem}", field=where)
 
 
 class Periods:
@@ -100,6 +100,9 @@ class RetrievalLog:
         (anything containing ``://``, e.g. ``postgresql+psycopg://user@host/db``).
     :param score_range: the valid range of ``top_score``; values outside it, NaN and
         infinities are rejected.
+    :param create: create the database and its table when missing (the default); with
+        ``False`` a missing database or table is a :class:`RagopsError`, so a check on a
+        mistyped path fails instead of reporting on a new, empty log.
     """
 
     def __init__(
@@ -107,6 +110,7 @@ class RetrievalLog:
         db: str | os.PathLike[str] = DEFAULT_DB,
         *,
         score_range: tuple[float, float] = (0.0, 1.0),
+        create: bool = True,
     ) -> None:
         from pytest_ragops.drift.store import open_store
 
@@ -116,7 +120,7 @@ class RetrievalLog:
                 f"must be a finite (low, high) pair, got {score_range!r}", field="score_range"
             )
         self.score_range = (float(low), float(high))
-        self._store: LogStore = open_store(db)
+        self._store: LogStore = open_store(db, create=create)
         #: Where the log lives (path or URL), for messages.
         self.location = self._store.location
 
@@ -132,11 +136,11 @@ class RetrievalLog:
         self.close()
 
     def close(self) -> None:
-        """Close this process's connection (safe to call more than once)."""
+        """Close every connection this log opened, in every thread (safe to call again)."""
         self._store.close()
 
     def _wrap(self, exc: RagopsError) -> RagopsError:
-        return RagopsError(exc.message, path=exc.path or self.location, field=exc.field)
+        return type(exc)(exc.message, path=exc.path or self.location, field=exc.field)
 
     def log(
         self, query: str, top_score: float, session_id: str, ts: datetime | None = None
@@ -179,16 +183,6 @@ class RetrievalLog:
         """Delete every entry; return how many."""
         return self._store.delete_before(math.inf)
 
-    def scores(
-        self, window_days: float = 7, baseline_days: float = 30, now: datetime | None = None
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """The raw ``(recent, baseline)`` score arrays a check compares."""
-        p = Periods(window_days, baseline_days, now)
-        return (
-            self._store.scores(p.recent_start, p.end),
-            self._store.scores(p.baseline_start, p.recent_start),
-        )
-
     def check_drift(
         self,
         window_days: float = 7,
@@ -200,18 +194,24 @@ class RetrievalLog:
         alpha: float = 0.05,
         test: str = "mannwhitney",
         confidence: float = 0.95,
+        bins: int = 1000,
     ) -> DriftCheck:
-        """Compare the recent window's scores with the baseline's.
+        """Compare the recent window's scores with the baseline's, inside the database.
 
         Returns the classic keys (``recent_avg_score``, ``baseline_avg_score``, ``delta`` =
         recent minus baseline, ``drifting``, ``action``) plus ``status``, ``p_value`` and the
         confidence interval of ``delta``; see :mod:`pytest_ragops.drift.stats` for the rule.
+        ``bins`` is the histogram resolution over the score range (ties within a bin).
         """
-        from pytest_ragops.drift.stats import TEST_SAMPLE_CAP, compare_scores
+        from pytest_ragops.drift.stats import compare_scores, validate_params
 
+        validate_params(min_samples, min_drop, alpha, confidence)
+        if isinstance(bins, bool) or not isinstance(bins, int) or not 2 <= bins <= 100_000:
+            raise RagopsError(f"must be an integer in 2..100000, got {bins!r}", field="bins")
         p = Periods(window_days, baseline_days, now)
-        recent = self._store.summary(p.recent_start, p.end, TEST_SAMPLE_CAP)
-        baseline = self._store.summary(p.baseline_start, p.recent_start, TEST_SAMPLE_CAP)
+        s, rng = self._store, self.score_range
+        recent = s.period_stats(p.recent_start, p.end, bins, rng)
+        baseline = s.period_stats(p.baseline_start, p.recent_start, bins, rng)
         verdict = compare_scores(
             recent,
             baseline,
@@ -279,38 +279,59 @@ class RetrievalLog:
     def daily_means(
         self, window_days: float = 7, baseline_days: float = 30, now: datetime | None = None
     ) -> list[tuple[datetime, float, int]]:
-        """``(day start, mean score, count)`` for each day with data, days aligned to ``now``."""
-        import numpy as np
+        """``(day start, mean score, count)`` for each day with data, days aligned to ``now``.
 
+        One ``COUNT``/``SUM`` per day over the time index: a plot of ten million rows reads
+        a few dozen numbers. Day ``d`` is ``(now - (d+1) days, now - d days]``; the oldest
+        day is cut at the baseline start.
+        """
         p = Periods(window_days, baseline_days, now)
-        ts, scores = self._store.points(p.baseline_start, p.end)
-        if ts.size == 0:
-            return []
-        day = np.floor((p.now.timestamp() - ts) / _DAY).astype(np.int64)
-        day = np.minimum(day, math.ceil(p.window_days + p.baseline_days) - 1)
+        now_ts = p.now.timestamp()
+        n_days = math.ceil(p.window_days + p.baseline_days)
         out: list[tuple[datetime, float, int]] = []
-        for d in sorted(set(day.tolist()), reverse=True):
-            mask = day == d
-            start = p.now - timedelta(days=d + 1)
-            out.append((start, float(scores[mask].mean()), int(mask.sum())))
+        for d in range(n_days - 1, -1, -1):
+            hi = math.nextafter(now_ts - d * _DAY, math.inf)
+            lo = math.nextafter(now_ts - (d + 1) * _DAY, math.inf)
+            n, total = self._store.day_stats(p.baseline_start if d == n_days - 1 else lo, hi)
+            if n:
+                out.append((p.now - timedelta(days=d + 1), total / n, n))
         return out
 
 
-# Engines are costly, so module functions reuse one RetrievalLog per URL and process;
-# SQLite paths are cheap to open and are reopened each call (a file can be replaced).
-_URL_LOGS: dict[tuple[str, int], RetrievalLog] = {}
+# The module functions keep one RetrievalLog per database and process, keyed by the
+# resolved path or URL: the classic seed reopened the file, re-ran pragmas and DDL on every
+# call. Closed at exit; a forked child opens its own (connections must not cross a fork).
+_LOGS: dict[tuple[str, int], RetrievalLog] = {}
 _LOCK = threading.Lock()
 
 
-def _with_log(db: str | os.PathLike[str]) -> tuple[RetrievalLog, bool]:
+def _key(db: str | os.PathLike[str]) -> str:
     text = os.fspath(db)
-    if "://" not in text:
-        return RetrievalLog(text), True
-    key = (text, os.getpid())
+    if "://" in text or not text:
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
+def _shared_log(db: str | os.PathLike[str]) -> RetrievalLog:
+    key = (_key(db), os.getpid())
+    log = _LOGS.get(key)
+    if log is not None:
+        return log
     with _LOCK:
-        if key not in _URL_LOGS:
-            _URL_LOGS[key] = RetrievalLog(text)
-        return _URL_LOGS[key], False
+        log = _LOGS.get(key)
+        if log is None:
+            log = _LOGS[key] = RetrievalLog(db)
+        return log
+
+
+@atexit.register
+def close_shared_logs() -> None:
+    """Close the logs the module functions opened (run at exit; safe to call any time)."""
+    with _LOCK:
+        mine = [k for k in _LOGS if k[1] == os.getpid()]
+        logs = [_LOGS.pop(k) for k in mine]
+    for log in logs:
+        log.close()
 
 
 def log_retrieval_score(
@@ -320,13 +341,8 @@ def log_retrieval_score(
     ts: datetime | None = None,
     db: str | os.PathLike[str] = DEFAULT_DB,
 ) -> None:
-    """Classic API: log one query's top retrieval score to ``db``."""
-    log, close = _with_log(db)
-    try:
-        log.log(query, top_score, session_id, ts)
-    finally:
-        if close:
-            log.close()
+    """Classic API: log one query's top retrieval score to ``db`` (one shared log per db)."""
+    _shared_log(db).log(query, top_score, session_id, ts)
 
 
 def check_retrieval_drift(
@@ -337,12 +353,7 @@ def check_retrieval_drift(
     **options: Any,
 ) -> DriftCheck:
     """Classic API: :meth:`RetrievalLog.check_drift` on ``db``."""
-    log, close = _with_log(db)
-    try:
-        return log.check_drift(window_days, baseline_days, now, **options)
-    finally:
-        if close:
-            log.close()
+    return _shared_log(db).check_drift(window_days, baseline_days, now, **options)
 
 
 def identify_drift_topics(
@@ -353,9 +364,4 @@ def identify_drift_topics(
     **options: Any,
 ) -> list[DriftTopic]:
     """Classic API: :meth:`RetrievalLog.drift_topics` on ``db``."""
-    log, close = _with_log(db)
-    try:
-        return log.drift_topics(n_clusters, score_threshold, now=now, **options)
-    finally:
-        if close:
-            log.close()
+    return _shared_log(db).drift_topics(n_clusters, score_threshold, now=now, **options)

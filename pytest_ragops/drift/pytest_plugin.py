@@ -9,6 +9,11 @@ else ``$RAGOPS_DRIFT_DB``, else ``drift.db``; marker keywords (``window_days``,
     def test_no_query_drift(ragops_drift):
         ragops_drift.assert_no_drift()
 
+The gate fails closed: a database that does not exist (or has no retrieval log table) and
+a recent window with no logged query fail the test with one line, since a scheduled check
+that "passes" on a mistyped path or a service that stopped logging protects nothing.
+An unknown marker keyword is a usage error (exit 4) before any test runs.
+
 Importing this module loads nothing heavy; the drift code loads when the fixture is used.
 """
 
@@ -22,9 +27,24 @@ import pytest
 if TYPE_CHECKING:
     from pytest_ragops.drift.schema import DriftCheck
 
-__all__ = ["DriftGate", "ragops_drift"]
+__all__ = ["MARKER_KEYWORDS", "DriftGate", "ragops_drift"]
 
 _FAILING = ("drift",)
+#: Keywords the ``ragops_drift`` marker accepts: the store, and ``check_drift``'s options.
+MARKER_KEYWORDS = frozenset(
+    {
+        "db",
+        "window_days",
+        "baseline_days",
+        "now",
+        "min_samples",
+        "min_drop",
+        "alpha",
+        "test",
+        "confidence",
+        "bins",
+    }
+)
 
 
 class DriftGate:
@@ -38,19 +58,32 @@ class DriftGate:
     def check(self, **options: Any) -> DriftCheck:
         """Run :func:`~pytest_ragops.drift.check_retrieval_drift` with the marker's defaults."""
         from pytest_ragops.drift import RetrievalLog
+        from pytest_ragops.errors import RagopsError
 
         merged = {**self._defaults, **options}
         db = merged.pop("db", self.db)
-        with RetrievalLog(db) as log:
-            return log.check_drift(**merged)
+        try:
+            with RetrievalLog(db, create=False) as log:
+                return log.check_drift(**merged)
+        except RagopsError as exc:
+            problem = str(exc)
+        pytest.fail(f"query drift: {problem}", pytrace=False)
 
     def assert_no_drift(self, *, fail_on: tuple[str, ...] = _FAILING, **options: Any) -> DriftCheck:
         """Fail the test (with the numbers) when the status is in ``fail_on``.
 
         ``fail_on=("drift", "possible_drift")`` is stricter; ``insufficient_data`` passes
-        unless listed, so a fresh deployment does not fail its first scheduled run.
+        unless listed, so a fresh deployment does not fail its first scheduled run, but a
+        recent window with no logged query at all fails: nothing is being logged.
         """
         result = self.check(**options)
+        if result["recent_count"] == 0:
+            pytest.fail(
+                f"query drift: {self.db}: no query logged in the recent window "
+                f"({result['window_days']:g} days to {result['recent_end']}); "
+                "is the app still logging?",
+                pytrace=False,
+            )
         if result["status"] in fail_on:
             pytest.fail(describe(result), pytrace=False)
         return result
@@ -81,6 +114,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "ragops_drift(db=None, **check_options): defaults for the ragops_drift fixture's check",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Reject unknown ``ragops_drift`` keywords before any test runs (a typo would be ignored)."""
+    for item in items:
+        for marker in item.iter_markers("ragops_drift"):
+            unknown = sorted(set(marker.kwargs) - MARKER_KEYWORDS)
+            if unknown or marker.args:
+                what = ", ".join(unknown) if unknown else "positional arguments"
+                raise pytest.UsageError(
+                    f"ragops: {item.nodeid}: ragops_drift marker: unknown keyword(s) {what}; "
+                    f"use {', '.join(sorted(MARKER_KEYWORDS))}"
+                )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ with the same one-line :class:`~pytest_ragops.errors.RagopsError` before anythin
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, TypedDict
@@ -14,6 +15,7 @@ from typing import Any, Literal, NamedTuple, TypedDict
 from pytest_ragops.errors import RagopsError
 
 __all__ = [
+    "BadValue",
     "DriftCheck",
     "DriftStatus",
     "DriftTopic",
@@ -25,6 +27,11 @@ __all__ = [
     "validate_row",
     "validate_rows",
 ]
+
+
+class BadValue(RagopsError, ValueError):
+    """A bad value passed to the Python API: ``except ValueError`` catches it too."""
+
 
 DriftStatus = Literal["no_drift", "possible_drift", "drift", "insufficient_data"]
 
@@ -88,7 +95,7 @@ class DriftTopic(TypedDict):
 def to_utc(value: datetime, *, field: str = "ts") -> datetime:
     """Return ``value`` as an aware UTC datetime; naive values are taken as UTC."""
     if not isinstance(value, datetime):
-        raise RagopsError(f"expected a datetime, got {type(value).__name__} {value!r}", field=field)
+        raise BadValue(f"expected a datetime, got {type(value).__name__} {value!r}", field=field)
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -106,7 +113,7 @@ def parse_when(text: str, *, field: str = "--now") -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise RagopsError(
+        raise BadValue(
             f"{text!r} is not an ISO 8601 timestamp (e.g. 2026-01-31T12:00:00+00:00)",
             field=field,
         ) from None
@@ -114,13 +121,15 @@ def parse_when(text: str, *, field: str = "--now") -> datetime:
 
 
 def _check_score(value: object, low: float, high: float, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RagopsError(f"top_score must be a number, got {type(value).__name__}", field=field)
+    # Any real number (numpy.float32/float64 from a vector store included) becomes a plain
+    # float; bools (Python's and numpy's) are not scores.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BadValue(f"top_score must be a number, got {type(value).__name__}", field=field)
     score = float(value)
     if math.isnan(score) or math.isinf(score):
-        raise RagopsError(f"top_score must be finite, got {score}", field=field)
+        raise BadValue(f"top_score must be finite, got {score}", field=field)
     if not low <= score <= high:
-        raise RagopsError(
+        raise BadValue(
             f"top_score {score} is outside [{low}, {high}]; normalise scores to that range "
             "or pass score_range to RetrievalLog",
             field=field,
@@ -140,19 +149,19 @@ def validate_row(
     """Check one entry and return it in stored form; raise ``RagopsError`` naming the field."""
     prefix = f"{where}: " if where else ""
     if not isinstance(query, str):
-        raise RagopsError(
+        raise BadValue(
             f"query must be a string, got {type(query).__name__}", field=f"{prefix}query"
         )
     if not query.strip():
-        raise RagopsError("query is empty", field=f"{prefix}query")
+        raise BadValue("query is empty", field=f"{prefix}query")
     if not isinstance(session_id, str):
-        raise RagopsError(
+        raise BadValue(
             f"session_id must be a string, got {type(session_id).__name__}",
             field=f"{prefix}session_id",
         )
     score = _check_score(top_score, score_range[0], score_range[1], f"{prefix}top_score")
     if ts is not None and not isinstance(ts, datetime):
-        raise RagopsError(
+        raise BadValue(
             f"ts must be a datetime or None, got {type(ts).__name__}", field=f"{prefix}ts"
         )
     return LogRow(to_epoch(ts, field=f"{prefix}ts"), query, score, session_id)
@@ -172,21 +181,19 @@ def validate_rows(
         if isinstance(row, Mapping):
             missing = [k for k in ("query", "top_score", "session_id") if k not in row]
             if missing:
-                raise RagopsError(f"missing key(s) {', '.join(missing)}", field=where)
+                raise BadValue(f"missing key(s) {', '.join(missing)}", field=where)
             unknown = sorted(set(row) - {"query", "top_score", "session_id", "ts"})
             if unknown:
-                raise RagopsError(f"unknown key(s) {', '.join(map(str, unknown))}", field=where)
+                raise BadValue(f"unknown key(s) {', '.join(map(str, unknown))}", field=where)
             args = (row["query"], row["top_score"], row["session_id"], row.get("ts"))
         elif isinstance(row, Sequence) and not isinstance(row, str | bytes):
             if len(row) not in (3, 4):
-                raise RagopsError(
+                raise BadValue(
                     f"expected (query, top_score, session_id[, ts]), got {len(row)} items",
                     field=where,
                 )
             args = (row[0], row[1], row[2], row[3] if len(row) == 4 else None)
         else:
-            raise RagopsError(
-                f"expected a mapping or a tuple, got {type(row).__name__}", field=where
-            )
+            raise BadValue(f"expected a mapping or a tuple, got {type(row).__name__}", field=where)
         out.append(validate_row(*args, score_range=score_range, where=where))
     return out

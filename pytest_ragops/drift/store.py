@@ -1,8 +1,10 @@
 """Storage for the retrieval log: SQLite (stdlib, default) or any SQLAlchemy URL.
 
 Both backends keep one table, ``ragops_retrieval_log(id, ts, query, top_score, session_id)``,
-with ``ts`` as UTC epoch seconds and a covering index on ``(ts, top_score)`` so a drift check
-reads scores for a time range from the index alone (1M rows in well under a second).
+with ``ts`` as UTC epoch seconds and an index on ``(ts, top_score)``. Reads are aggregates
+over a time range (a drift check gets per-bin ``COUNT``/``SUM``/sum of squares, never the
+scores), so their memory does not grow with the log. Native SQLite adds an index on
+``(score bin, ts, top_score)`` that serves the default histogram without a sort.
 
 SQLite runs in WAL mode with a busy timeout so several processes can log at once without
 losing rows; each process (and thread) opens its own connection, because SQLite
@@ -26,11 +28,8 @@ from pytest_ragops.errors import RagopsError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import numpy as np
-    import numpy.typing as npt
-
     from pytest_ragops.drift.schema import LogRow
-    from pytest_ragops.drift.stats import ScoreSample
+    from pytest_ragops.drift.stats import PeriodStats
 
 __all__ = ["TABLE", "LogStore", "SqlAlchemyStore", "SqliteStore", "open_store"]
 
@@ -42,16 +41,19 @@ _SCHEMA_LOCK_KEY = zlib.crc32(TABLE.encode())
 
 
 class LogStore(Protocol):
-    """What the drift code needs from a store; times are epoch seconds, ranges ``[start, end)``."""
+    """What the drift code needs from a store; times are epoch seconds, ranges ``[start, end)``.
+
+    Every read is an aggregate or a bounded query over a time range: no method returns a
+    number of rows that grows with the log.
+    """
 
     location: str
 
     def insert(self, rows: Sequence[LogRow]) -> None: ...
-    def scores(self, start: float, end: float) -> npt.NDArray[np.float64]: ...
-    def summary(self, start: float, end: float, cap: int) -> ScoreSample: ...
-    def points(
-        self, start: float, end: float
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    def period_stats(
+        self, start: float, end: float, bins: int, score_range: tuple[float, float]
+    ) -> PeriodStats: ...
+    def day_stats(self, start: float, end: float) -> tuple[int, float]: ...
     def low_queries(
         self, start: float, end: float, threshold: float, limit: int
     ) -> list[tuple[str, float]]: ...
@@ -61,62 +63,107 @@ class LogStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(db: str | os.PathLike[str]) -> LogStore:
-    """Open ``db``: a SQLAlchemy URL when it contains ``://``, else a SQLite file path."""
+def open_store(db: str | os.PathLike[str], *, create: bool = True) -> LogStore:
+    """Open ``db``: a SQLAlchemy URL when it contains ``://``, else a SQLite file path.
+
+    ``create=False`` opens only an existing log (the file and its table), for read-only
+    commands that must not conjure an empty log out of a mistyped path.
+    """
     text = os.fspath(db)
     if not text:
         raise RagopsError("the database path is empty", field="db")
     if "://" in text:
-        return SqlAlchemyStore(text)
-    return SqliteStore(text)
+        return SqlAlchemyStore(text, create=create)
+    return SqliteStore(text, create=create)
 
 
-def _summary(
-    n: int, mean: float | None, mean_sq: float | None, values: npt.NDArray[np.float64]
-) -> ScoreSample:
-    from pytest_ragops.drift.stats import ScoreSample
+def _period(
+    rows: Sequence[tuple[Any, ...]], bins: int, score_range: tuple[float, float], where: str
+) -> PeriodStats:
+    """Fold ``(bin, count, sum, sum of squares, min, max)`` rows into one period's aggregates."""
+    from pytest_ragops.drift.stats import PeriodStats
 
-    if n == 0 or mean is None or mean_sq is None:
-        return ScoreSample(0, math.nan, math.nan, values)
-    # E[x²] - E[x]² is stable enough for scores in a bounded range such as [0, 1].
-    var = max(mean_sq - mean * mean, 0.0) * n / (n - 1) if n >= 2 else math.nan
-    return ScoreSample(n, float(mean), var, values)
+    low, high = score_range
+    counts = [0] * bins
+    n = 0
+    sums: list[float] = []
+    squares: list[float] = []
+    for index, count, total, total_sq, lowest, highest in rows:
+        if not count:
+            continue
+        if index is None or not 0 <= index <= bins or lowest < low or highest > high:
+            raise RagopsError(
+                f"the log holds scores outside the score range [{low:g}, {high:g}] "
+                "(written with another score_range?); open it with that score_range",
+                path=where,
+            )
+        counts[min(int(index), bins - 1)] += int(count)  # the top edge joins the top bin
+        n += int(count)
+        sums.append(float(total))
+        squares.append(float(total_sq))
+    return PeriodStats(n, math.fsum(sums), math.fsum(squares), tuple(counts))
 
 
-def _step(n: int, cap: int) -> int:
-    # Sample every step-th row id: uniform in time and, ids carrying no score pattern, in score.
-    return max(1, math.ceil(n / cap))
-
-
-def _as_array(values: Sequence[float] | Any) -> npt.NDArray[np.float64]:
-    import numpy as np
-
-    return np.asarray(values, dtype=np.float64)
+# The native SQLite histogram: SQLite would sort every row for a GROUP BY over an
+# expression, so instead each bin is one seek into an index on (bin, ts, top_score) and a
+# range scan of that bin's rows in the period: one visit per row, no sort, constant memory.
+# The bin expression is fixed by the index, so this path serves the default 1,000 bins of
+# [0, 1]; other ranges use the GROUP BY.
+_FAST_BINS = 1000
+_BIN_SQL = f"CAST(top_score * {_FAST_BINS} AS INTEGER)"
+_BIN_INDEX = f"ix_{TABLE}_bin"
+_FAST_HISTOGRAM = (
+    f"WITH RECURSIVE bins(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM bins WHERE k < {_FAST_BINS}) "
+    "SELECT k, (SELECT printf('%d %!.17g %!.17g', COUNT(*), TOTAL(top_score), "
+    f"TOTAL(top_score * top_score)) FROM {TABLE} INDEXED BY {_BIN_INDEX} "
+    f"WHERE {_BIN_SQL} = k AND ts >= ? AND ts < ?) FROM bins"
+)
+# The range guard: the lowest and highest bin in the whole log, one index probe each.
+_FAST_LIMITS = (
+    f"SELECT (SELECT MIN({_BIN_SQL}) FROM {TABLE} INDEXED BY {_BIN_INDEX}), "
+    f"(SELECT MAX({_BIN_SQL}) FROM {TABLE} INDEXED BY {_BIN_INDEX})"
+)
 
 
 class SqliteStore:
     """The default store: one SQLite file in WAL mode, safe for concurrent writers."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, create: bool = True) -> None:
         self.location = path
-        parent = Path(path).expanduser().resolve().parent
-        if not parent.is_dir():
+        resolved = Path(path).expanduser().resolve()
+        if not resolved.parent.is_dir():
             raise RagopsError("the directory for the drift database does not exist", path=path)
+        if not create and not resolved.is_file():
+            raise RagopsError("the drift database does not exist", path=path)
         self._path = str(Path(path).expanduser())
         self._local = threading.local()
-        self._retry(self._create_schema)
+        # Every thread's connection, so close() can close them all (not just the caller's).
+        self._conns: list[tuple[int, sqlite3.Connection]] = []
+        self._conns_lock = threading.Lock()
+        if create:
+            self._retry(self._create_schema)
+        elif not self._retry(self._has_table):
+            self.close()
+            raise RagopsError(f"the file holds no retrieval log (no table {TABLE})", path=path)
+        self._fast = bool(self._retry(self._has_bin_index))
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
         try:
-            conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            # check_same_thread=False only so close() may close other threads' connections;
+            # each connection is still used by the one thread that opened it.
+            conn = sqlite3.connect(
+                self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             raise RagopsError(f"cannot open the drift database: {exc}", path=self.location) from exc
         self._local.conn = conn
         self._local.pid = os.getpid()
+        with self._conns_lock:
+            self._conns.append((os.getpid(), conn))
         return conn
 
     def _retry(self, fn: Any) -> Any:
@@ -141,6 +188,23 @@ class SqliteStore:
             "query TEXT NOT NULL, top_score REAL NOT NULL, session_id TEXT NOT NULL)"
         )
         conn.execute(f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_ts_score ON {TABLE} (ts, top_score)")
+        # Built once on a log from an older version (a few seconds per million rows).
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {_BIN_INDEX} ON {TABLE} ({_BIN_SQL}, ts, top_score)"
+        )
+
+    def _has_table(self) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self._connect().execute(sql, (TABLE,)).fetchone() is not None
+
+    def _has_bin_index(self) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+        return self._connect().execute(sql, (_BIN_INDEX,)).fetchone() is not None
+
+    def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Every read goes through here (one place to retry, and to observe in tests)."""
+        rows: list[Any] = self._retry(lambda: self._connect().execute(sql, params).fetchall())
+        return rows
 
     def insert(self, rows: Sequence[LogRow]) -> None:
         if not rows:
@@ -163,83 +227,53 @@ class SqliteStore:
 
         self._retry(write)
 
-    def scores(self, start: float, end: float) -> npt.NDArray[np.float64]:
-        import numpy as np
-
-        cur = self._connect().execute(
-            f"SELECT top_score FROM {TABLE} WHERE ts >= ? AND ts < ?", (start, end)
+    def period_stats(
+        self, start: float, end: float, bins: int, score_range: tuple[float, float]
+    ) -> PeriodStats:
+        if self._fast and bins == _FAST_BINS and score_range == (0.0, 1.0):
+            ((lowest, highest),) = self._select(_FAST_LIMITS, ())
+            if lowest is not None and (lowest < 0 or highest > _FAST_BINS):
+                outside = [(-1, 1, 0.0, 0.0, -1.0, -1.0)]  # anywhere in the log: fail closed
+                return _period(outside, bins, score_range, self.location)
+            rows = []
+            for k, packed in self._select(_FAST_HISTOGRAM, (start, end)):
+                count, total, total_sq = packed.split()
+                rows.append((k, int(count), float(total), float(total_sq), 0.0, 1.0))
+            return _period(rows, bins, score_range, self.location)
+        low, high = score_range
+        rows = self._select(
+            f"SELECT CAST((top_score - ?) * ? AS INTEGER), COUNT(*), TOTAL(top_score), "
+            "TOTAL(top_score * top_score), MIN(top_score), MAX(top_score) "
+            f"FROM {TABLE} WHERE ts >= ? AND ts < ? GROUP BY 1",
+            (low, bins / (high - low), start, end),
         )
-        cur.row_factory = lambda _cursor, row: row[0]
-        return np.fromiter(cur, dtype=np.float64)
+        return _period(rows, bins, score_range, self.location)
 
-    def summary(self, start: float, end: float, cap: int) -> ScoreSample:
-        import numpy as np
-
-        conn = self._connect()
-        n, mean, mean_sq = conn.execute(
-            f"SELECT COUNT(*), AVG(top_score), AVG(top_score * top_score) FROM {TABLE} "
-            "WHERE ts >= ? AND ts < ?",
-            (start, end),
-        ).fetchone()
-        step = _step(int(n), cap)
-        if step == 1:
-            values = self.scores(start, end)
-        else:
-            cur = conn.execute(
-                f"SELECT top_score FROM {TABLE} WHERE ts >= ? AND ts < ? AND id % ? = 0",
-                (start, end, step),
-            )
-            cur.row_factory = lambda _cursor, row: row[0]
-            values = np.fromiter(cur, dtype=np.float64)
-        return _summary(int(n), mean, mean_sq, values)
-
-    def points(
-        self, start: float, end: float
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        rows = (
-            self._connect()
-            .execute(
-                f"SELECT ts, top_score FROM {TABLE} WHERE ts >= ? AND ts < ? ORDER BY ts",
-                (start, end),
-            )
-            .fetchall()
-        )
-        data = _as_array(rows).reshape(-1, 2)
-        return data[:, 0].copy(), data[:, 1].copy()
+    def day_stats(self, start: float, end: float) -> tuple[int, float]:
+        sql = f"SELECT COUNT(*), TOTAL(top_score) FROM {TABLE} WHERE ts >= ? AND ts < ?"
+        ((n, total),) = self._select(sql, (start, end))
+        return int(n), float(total)
 
     def low_queries(
         self, start: float, end: float, threshold: float, limit: int
     ) -> list[tuple[str, float]]:
-        rows = (
-            self._connect()
-            .execute(
-                f"SELECT query, top_score FROM {TABLE} WHERE ts >= ? AND ts < ? "
-                "AND top_score < ? ORDER BY ts DESC, id DESC LIMIT ?",
-                (start, end, threshold, limit),
-            )
-            .fetchall()
+        rows = self._select(
+            f"SELECT query, top_score FROM {TABLE} WHERE ts >= ? AND ts < ? "
+            "AND top_score < ? ORDER BY ts DESC, id DESC LIMIT ?",
+            (start, end, threshold, limit),
         )
         return [(str(q), float(s)) for q, s in rows]
 
     def count(self, start: float | None = None, end: float | None = None) -> int:
         lo = float("-inf") if start is None else start
         hi = float("inf") if end is None else end
-        (n,) = (
-            self._connect()
-            .execute(f"SELECT COUNT(*) FROM {TABLE} WHERE ts >= ? AND ts < ?", (lo, hi))
-            .fetchone()
-        )
+        sql = f"SELECT COUNT(*) FROM {TABLE} WHERE ts >= ? AND ts < ?"
+        ((n,),) = self._select(sql, (lo, hi))
         return int(n)
 
     def count_below(self, start: float, end: float, threshold: float) -> int:
-        (n,) = (
-            self._connect()
-            .execute(
-                f"SELECT COUNT(*) FROM {TABLE} WHERE ts >= ? AND ts < ? AND top_score < ?",
-                (start, end, threshold),
-            )
-            .fetchone()
-        )
+        sql = f"SELECT COUNT(*) FROM {TABLE} WHERE ts >= ? AND ts < ? AND top_score < ?"
+        ((n,),) = self._select(sql, (start, end, threshold))
         return int(n)
 
     def delete_before(self, cutoff: float) -> int:
@@ -252,23 +286,31 @@ class SqliteStore:
         return deleted
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
-            conn.close()
-        self._local.conn = None
+        """Close every thread's connection this process opened (safe to call again)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for pid, conn in conns:
+            if pid == os.getpid():  # a forked child must not touch its parent's connections
+                conn.close()
+        self._local = threading.local()
 
 
 class SqlAlchemyStore:
     """Any database SQLAlchemy can reach (PostgreSQL, MySQL, SQLite URLs...)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         import sqlalchemy as sa
 
         self.location = url
         try:
+            parsed = sa.engine.make_url(url)
             # SQLite files have no server to restart; elsewhere a stale pooled connection
             # (server restart, failover, idle kill) would fail the next call, losing its row.
-            server = sa.engine.make_url(url).get_backend_name() != "sqlite"
+            server = parsed.get_backend_name() != "sqlite"
+            if not create and not server:
+                file = parsed.database or ""
+                if file in ("", ":memory:") or not Path(file).is_file():
+                    raise RagopsError("the drift database does not exist", path=url)
             self._engine = sa.create_engine(url, pool_pre_ping=server)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
             raise RagopsError(f"cannot use this database URL: {exc}", path=url) from exc
@@ -287,16 +329,43 @@ class SqlAlchemyStore:
             sa.Index(f"ix_{TABLE}_ts_score", "ts", "top_score"),
         )
         try:
-            with self._engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    # Processes opening a new database at once would otherwise race to
-                    # CREATE TABLE and all but one fail (duplicate key in pg_type/pg_class).
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
-                meta.create_all(conn, checkfirst=True)
+            if create:
+                self._create_schema(meta)
+            elif not sa.inspect(self._engine).has_table(TABLE):
+                raise RagopsError(
+                    f"the database holds no retrieval log (no table {TABLE})", path=url
+                )
         except sa.exc.SQLAlchemyError as exc:
+            self._engine.dispose()
             raise RagopsError(
                 f"cannot open the drift database: {_db_error(exc)}", path=url
             ) from exc
+        except RagopsError:
+            self._engine.dispose()
+            raise
+
+    def _create_schema(self, meta: Any) -> None:
+        """Create the table and index, safe when several processes open a new database at once."""
+        import sqlalchemy as sa
+
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        while True:
+            try:
+                with self._engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        # IF NOT EXISTS is not enough on PostgreSQL: concurrent creators fail
+                        # on a duplicate key in pg_type, so serialise them.
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
+                    meta.create_all(conn, checkfirst=True)
+                return
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+                # Another process created it between our check and our CREATE ("already
+                # exists"), or holds the SQLite write lock ("locked"): look again.
+                text = str(getattr(exc, "orig", exc))
+                retry = "already exists" in text or "locked" in text or "duplicate" in text
+                if not retry or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _conn_engine(self) -> Any:
         if os.getpid() != self._pid:  # forked: never reuse the parent's pooled connections
@@ -326,43 +395,49 @@ class SqlAlchemyStore:
         t = self._table.c
         return (t.ts >= start) & (t.ts < end)
 
-    def scores(self, start: float, end: float) -> npt.NDArray[np.float64]:
-        import sqlalchemy as sa
-
-        rows = self._run(sa.select(self._table.c.top_score).where(self._between(start, end)))
-        return _as_array([r[0] for r in rows])
-
-    def summary(self, start: float, end: float, cap: int) -> ScoreSample:
+    def period_stats(
+        self, start: float, end: float, bins: int, score_range: tuple[float, float]
+    ) -> PeriodStats:
         import sqlalchemy as sa
 
         t = self._table.c
-        agg = sa.select(
-            sa.func.count(), sa.func.avg(t.top_score), sa.func.avg(t.top_score * t.top_score)
-        )
-        n, mean, mean_sq = self._run(agg.where(self._between(start, end)))[0]
-        step = _step(int(n), cap)
-        where = self._between(start, end)
-        if step > 1:
-            where = where & ((t.id % step) == 0)
-        values = _as_array([r[0] for r in self._run(sa.select(t.top_score).where(where))])
-        return _summary(
-            int(n),
-            None if mean is None else float(mean),
-            None if mean_sq is None else float(mean_sq),
-            values,
-        )
+        low, high = score_range
+        scaled = (t.top_score - low) * (bins / (high - low))
+        sqlite = self._engine.dialect.name == "sqlite"
+        # SQLite has no floor() in every build; CAST truncates, which is floor for in-range
+        # (non-negative) offsets, and MIN/MAX catch the rest. Elsewhere CAST rounds, so
+        # floor(), whose bin index alone shows an out-of-range score.
+        index: Any = sa.cast(scaled, sa.Integer) if sqlite else sa.func.floor(scaled)
+        columns = [
+            index,
+            sa.func.count(),
+            sa.func.sum(t.top_score),
+            sa.func.sum(t.top_score * t.top_score),
+        ]
+        if sqlite:
+            columns += [sa.func.min(t.top_score), sa.func.max(t.top_score)]
+        # Grouped by position: the bound parameters would make the repeated text differ.
+        stmt = sa.select(*columns).where(self._between(start, end)).group_by(sa.text("1"))
+        rows = [
+            (
+                None if r[0] is None else int(r[0]),
+                r[1],
+                float(r[2]),
+                float(r[3]),
+                float(r[4]) if sqlite else low,
+                float(r[5]) if sqlite else high,
+            )
+            for r in self._run(stmt)
+        ]
+        return _period(rows, bins, score_range, self.location)
 
-    def points(
-        self, start: float, end: float
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def day_stats(self, start: float, end: float) -> tuple[int, float]:
         import sqlalchemy as sa
 
         t = self._table.c
-        rows = self._run(
-            sa.select(t.ts, t.top_score).where(self._between(start, end)).order_by(t.ts)
-        )
-        data = _as_array([tuple(r) for r in rows]).reshape(-1, 2)
-        return data[:, 0].copy(), data[:, 1].copy()
+        stmt = sa.select(sa.func.count(), sa.func.sum(t.top_score)).where(self._between(start, end))
+        n, total = self._run(stmt)[0]
+        return int(n), float(total or 0.0)
 
     def low_queries(
         self, start: float, end: float, threshold: float, limit: int
@@ -381,11 +456,9 @@ class SqlAlchemyStore:
     def count(self, start: float | None = None, end: float | None = None) -> int:
         import sqlalchemy as sa
 
-        stmt = sa.select(sa.func.count()).select_from(self._table)
-        if start is not None:
-            stmt = stmt.where(self._table.c.ts >= start)
-        if end is not None:
-            stmt = stmt.where(self._table.c.ts < end)
+        lo = -math.inf if start is None else start
+        hi = math.inf if end is None else end
+        stmt = sa.select(sa.func.count()).select_from(self._table).where(self._between(lo, hi))
         return int(self._run(stmt)[0][0])
 
     def count_below(self, start: float, end: float, threshold: float) -> int:
@@ -400,6 +473,7 @@ class SqlAlchemyStore:
         return int(result.rowcount)
 
     def close(self) -> None:
+        """Close every pooled connection (every thread's)."""
         self._engine.dispose()
 
 

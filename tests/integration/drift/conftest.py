@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -267,3 +267,50 @@ def concurrent_writers(tmp_path: Path) -> Callable[[str, int, int], None]:
             assert out.strip() == f"done {w}"
 
     return run
+
+
+def synthetic_scores(
+    rows: int, now: float, *, days: int = 37, recent_days: int = 7, seed: int = 0
+) -> Iterator[tuple[Any, Any]]:
+    """``(ts, score)`` numpy chunks of at most 1M rows, oldest first, spread over ``days``
+    before ``now``; in the last ``recent_days`` 30% of scores come from the off-corpus
+    distribution (as :mod:`pytest_ragops.drift.simulate`), so the log drifts."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    chunk = 1_000_000
+    span = days * 86400.0
+    recent_start = now - recent_days * 86400.0
+    for first in range(0, rows, chunk):
+        size = min(chunk, rows - first)
+        ts = now - span + (np.arange(first, first + size) + 0.5) * (span / rows)
+        scores = rng.beta(7.0, 3.0, size)
+        shifted = (ts >= recent_start) & (rng.random(size) < 0.3)
+        scores[shifted] = rng.beta(2.5, 7.5, int(shifted.sum()))
+        yield ts, np.round(scores, 6)
+
+
+def copy_rows(dsn: str, rows: int, now: float, *, days: int = 37, seed: int = 0) -> None:
+    """Load ``rows`` synthetic rows into the retrieval log table with ``COPY ... FROM STDIN``
+    (the table must exist: open a RetrievalLog on the URL first), then ANALYZE it."""
+    import psycopg
+
+    from pytest_ragops.drift.store import TABLE
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with conn.cursor() as cur:
+            sql = f"COPY {TABLE} (ts, query, top_score, session_id) FROM STDIN"
+            with cur.copy(sql) as copy:
+                for ts, scores in synthetic_scores(rows, now, days=days, seed=seed):
+                    lines = "".join(
+                        f"{t!r}\tbulk query {i % 97}\t{s!r}\tbulk\n"
+                        for i, (t, s) in enumerate(zip(ts.tolist(), scores.tolist(), strict=True))
+                    )
+                    copy.write(lines.encode())
+        conn.execute(f"VACUUM ANALYZE {TABLE}")
+
+
+@pytest.fixture
+def bulk_copy() -> Callable[..., None]:
+    """:func:`copy_rows`, for tests (a fixture, since test modules cannot import conftest)."""
+    return copy_rows

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+import pytest
+
 from pytest_ragops.drift import RetrievalLog
 from pytest_ragops.drift.store import TABLE
 
@@ -34,3 +36,15 @@ def test_sqlalchemy_url_writers_lose_nothing(
     RetrievalLog(db).close()
     concurrent_writers(db, 4, 2_000)
     assert RetrievalLog(db).count() == 8_000
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "sqlalchemy"])
+def test_schema_creation_is_safe_under_concurrent_first_use(
+    tmp_path: Path, concurrent_writers: Callable[[str, int, int], None], kind: str
+) -> None:
+    # No schema yet: eight processes open the new file at the same moment (issue 8).
+    path = tmp_path / "new.db"
+    db = str(path) if kind == "sqlite" else f"sqlite:///{path}"
+    concurrent_writers(db, 8, 60)
+    with RetrievalLog(db) as log:
+        assert log.count() == 480

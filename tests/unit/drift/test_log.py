@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 
 from pytest_ragops.drift import (
@@ -65,10 +68,11 @@ def test_periods_do_not_overlap_and_include_now(tmp_path: Path) -> None:
             ("after now", 0.7, "s", NOW + timedelta(seconds=1)),
         ]
     )
-    recent, baseline = log.scores(now=NOW)
-    assert sorted(recent.tolist()) == [0.1, 0.2, 0.3]
-    assert sorted(baseline.tolist()) == [0.4, 0.5]
-    result = log.check_drift(now=NOW)
+    result = log.check_drift(now=NOW, min_samples=2)
+    assert result["recent_count"] == 3  # 0.1, 0.2, 0.3
+    assert result["recent_avg_score"] == pytest.approx(0.2)
+    assert result["baseline_count"] == 2  # 0.4, 0.5
+    assert result["baseline_avg_score"] == pytest.approx(0.45)
     assert result["recent_start"] == "2026-02-22T12:00:00+00:00"
     assert result["baseline_start"] == "2026-01-23T12:00:00+00:00"
     assert result["recent_end"] == "2026-03-01T12:00:00+00:00"
@@ -77,17 +81,14 @@ def test_periods_do_not_overlap_and_include_now(tmp_path: Path) -> None:
 def test_naive_now_and_ts_are_utc(tmp_path: Path) -> None:
     log = RetrievalLog(tmp_path / "d.db")
     log.log("q", 0.5, "s", ts=datetime(2026, 3, 1, 11, 0))
-    recent, _ = log.scores(now=datetime(2026, 3, 1, 11, 0))
-    assert recent.tolist() == [0.5]
-    recent, _ = log.scores(now=datetime(2026, 3, 1, 10, 59))
-    assert recent.size == 0
+    assert log.check_drift(now=datetime(2026, 3, 1, 11, 0))["recent_count"] == 1
+    assert log.check_drift(now=datetime(2026, 3, 1, 10, 59))["recent_count"] == 0
 
 
 def test_default_ts_is_now(tmp_path: Path) -> None:
     log = RetrievalLog(tmp_path / "d.db")
     log.log("q", 0.5, "s")
-    recent, _ = log.scores(window_days=1)
-    assert recent.tolist() == [0.5]
+    assert log.check_drift(window_days=1)["recent_avg_score"] == 0.5
 
 
 def test_insufficient_data_and_no_drift(db: str) -> None:
@@ -158,3 +159,93 @@ def test_daily_means_are_aligned_to_now(tmp_path: Path) -> None:
         (NOW - timedelta(days=4), 0.8, 4),
         (NOW - timedelta(days=1), 0.4, 2),
     ]
+
+
+@pytest.mark.parametrize(
+    "score", [np.float32(0.25), np.float64(0.75), np.float16(0.5), np.int64(1)]
+)
+def test_numpy_scores_are_accepted_as_floats(tmp_path: Path, score: object) -> None:
+    # Issue 8: a vector store hands back numpy scalars; np.float32 was rejected.
+    log = RetrievalLog(tmp_path / "d.db")
+    log.log("q", score, "s", NOW)  # type: ignore[arg-type]
+    log.log_many([("q", score, "s", NOW)])
+    result = log.check_drift(now=NOW, min_samples=2)
+    assert result["recent_avg_score"] == pytest.approx(float(score))  # type: ignore[arg-type]
+    log.close()
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        (np.float32("nan"), "top_score must be finite, got nan"),
+        (np.float64("inf"), "top_score must be finite, got inf"),
+        (np.float64(1.5), r"top_score 1.5 is outside \[0.0, 1.0\]; normalise scores .*"),
+        (np.bool_(True), "top_score must be a number, got bool"),
+        (True, "top_score must be a number, got bool"),
+        ("0.5", "top_score must be a number, got str"),
+    ],
+)
+def test_bad_scores_are_one_line_value_errors(tmp_path: Path, score: object, message: str) -> None:
+    db = tmp_path / "d.db"
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(db))}: top_score: {message}$"):
+        log_retrieval_score("q", score, "s", db=db)  # type: ignore[arg-type]
+    with pytest.raises(RagopsError, match=rf"row 0: top_score: {message}$"):
+        RetrievalLog(db).log_many([("q", score, "s")])
+    with pytest.raises(ValueError, match="window_days: must be a positive number"):
+        check_retrieval_drift(window_days=-1, db=db)
+
+
+def test_module_functions_share_one_log_per_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 8: every call reopened the file and re-ran its pragmas and DDL.
+    from pytest_ragops.drift import log as log_module
+
+    monkeypatch.chdir(tmp_path)
+    opened: list[object] = []
+    real_init = RetrievalLog.__init__
+
+    def counting_init(self: RetrievalLog, *args: object, **kwargs: object) -> None:
+        opened.append(args)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RetrievalLog, "__init__", counting_init)
+    spellings: list[str | Path] = [
+        "drift.db",
+        "./drift.db",
+        tmp_path / "drift.db",
+        str(tmp_path / "x" / ".." / "drift.db"),
+    ]
+    (tmp_path / "x").mkdir()
+
+    def log_some(i: int) -> None:
+        for j in range(25):
+            log_retrieval_score(f"q{i}-{j}", 0.5, "s", NOW, db=spellings[(i + j) % 4])
+
+    threads = [threading.Thread(target=log_some, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(opened) == 1  # one log for every spelling of the path, from every thread
+    assert check_retrieval_drift(db="drift.db", now=NOW, min_samples=2)["recent_count"] == 200
+    assert len(opened) == 1
+    log_module.close_shared_logs()
+    assert not (tmp_path / "drift.db-wal").exists()  # closed: every connection, every thread
+    log_retrieval_score("after close", 0.5, "s", NOW, db="drift.db")  # reopens on demand
+    assert len(opened) == 2
+    log_module.close_shared_logs()
+
+
+def test_shared_logs_are_closed_at_exit(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "d.db"
+    code = (
+        "from pytest_ragops.drift import log_retrieval_score\n"
+        f"log_retrieval_score('q', 0.5, 's', db={str(db)!r})\n"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)
+    assert db.exists()
+    assert not (tmp_path / "d.db-wal").exists()  # the atexit hook closed the connection

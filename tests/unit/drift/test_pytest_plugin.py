@@ -58,6 +58,9 @@ def test_marker_db_and_options_and_env(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = _db(pytester.path / "env.db", shift=True)
+    few = pytester.path / "few.db"
+    with RetrievalLog(few) as log:  # a fresh deployment: a few recent queries only
+        log.log("q", 0.5, "s", datetime(2026, 2, 28, tzinfo=UTC))
     monkeypatch.setenv("RAGOPS_DRIFT_DB", str(db))
     pytester.makepyfile(
         f"""
@@ -67,7 +70,7 @@ def test_marker_db_and_options_and_env(
         def test_env(ragops_drift):
             assert ragops_drift.check(now={NOW})["status"] == "drift"
 
-        @pytest.mark.ragops_drift(db={str(pytester.path / "empty.db")!r}, now={NOW})
+        @pytest.mark.ragops_drift(db={str(few)!r}, now={NOW})
         def test_marker_db(ragops_drift):
             assert ragops_drift.check()["status"] == "insufficient_data"
             ragops_drift.assert_no_drift()  # insufficient data does not fail by default
@@ -86,3 +89,58 @@ def test_marker_db_and_options_and_env(
 def test_plugin_registers_the_marker(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(*PLUGIN, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.ragops_drift(db=None, **check_options):*"])
+
+
+def test_missing_or_empty_database_fails_with_one_line(pytester: pytest.Pytester) -> None:
+    # Issue 8: these passed before (a missing path made a new empty log: insufficient_data).
+    RetrievalLog(pytester.path / "empty.db").close()
+    old = pytester.path / "old.db"
+    with RetrievalLog(old) as log:  # logged long ago, nothing recent: logging stopped
+        log.log("q", 0.5, "s", datetime(2026, 2, 1, tzinfo=UTC))
+    pytester.makepyfile(
+        f"""
+        from datetime import UTC, datetime
+        import pytest
+
+        @pytest.mark.ragops_drift(db="missing.db", now={NOW})
+        def test_missing(ragops_drift):
+            ragops_drift.assert_no_drift()
+
+        @pytest.mark.ragops_drift(db="empty.db", now={NOW})
+        def test_empty(ragops_drift):
+            ragops_drift.assert_no_drift()
+
+        @pytest.mark.ragops_drift(db="old.db", now={NOW})
+        def test_stale(ragops_drift):
+            ragops_drift.assert_no_drift()
+        """
+    )
+    result = pytester.runpytest_subprocess(*PLUGIN, "-rf")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "query drift: missing.db: the drift database does not exist",
+            "query drift: empty.db: no query logged in the recent window "
+            "(7 days to 2026-03-01T00:00:00+00:00); is the app still logging?",
+            "query drift: old.db: no query logged in the recent window *",
+        ]
+    )
+    assert not (pytester.path / "missing.db").exists()  # the check did not create it
+
+
+def test_unknown_marker_keyword_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.ragops_drift(window_day=7)
+        def test_typo(ragops_drift):
+            ragops_drift.assert_no_drift()
+        """
+    )
+    result = pytester.runpytest_subprocess(*PLUGIN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: ragops: *test_typo: ragops_drift marker: unknown keyword(s) window_day; use *"]
+    )
+    result.stdout.no_fnmatch_line("*passed*")
