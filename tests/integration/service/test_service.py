@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -91,7 +93,10 @@ def test_clean_stop_writes_every_drift_row(tmp_path: Path) -> None:
         runner.stop(handle)
     with RetrievalLog(db) as log:
         assert log.count() == 120
-        recent, _ = log.scores()
+    from pytest_ragops.drift.store import TABLE
+
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        recent = [float(r[0]) for r in conn.execute(f"SELECT top_score FROM {TABLE}")]
     # Stamped when asked (the recent window), each a valid normalised score.
     assert len(recent) == 120
     assert all(0.0 <= s <= 1.0 for s in recent)
