@@ -51,7 +51,9 @@ def test_load_prompt_reads_every_field(tmp_path: Path) -> None:
         system="Answer from the context.",
         template="{context}\nQuestion: {question}\n",
         description="One sentence.",
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
+    assert prompt.lineage() == {"name": "short", "version": prompt.version, "hash": prompt.sha256}
     assert prompt.render("Why?", "ctx") == "ctx\nQuestion: Why?\n"
 
 

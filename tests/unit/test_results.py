@@ -98,7 +98,8 @@ def test_to_dict_has_only_builtins_and_is_a_copy() -> None:
     assert FULL_RECORD.scores["faithfulness"]["value"] == 1.0
     assert set(data) == {
         "test_id", "case_id", "variant", "question", "answer", "contexts", "reference",
-        "scores", "cost_usd", "usage", "model", "latency_s", "error",
+        "scores", "cost_usd", "usage", "model", "latency_s", "error", "cost_error",
+        "prompt", "ordinal",
     }  # fmt: skip
 
 

@@ -92,7 +92,7 @@ def assert_lab_logged(uri: str, report: dict[str, Any], experiment: str = "lab")
                 "faithfulness", "answer_relevancy", "context_precision", "context_recall",
             }  # fmt: skip
             assert feedback["faithfulness"].source.source_type == "CODE"
-            assert feedback["faithfulness"].source.source_id == "offline:claim-overlap"
+            assert feedback["faithfulness"].source.source_id == "offline:claim-rules"
             assert isinstance(feedback["faithfulness"].value, float)
 
 
