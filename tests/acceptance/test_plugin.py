@@ -457,8 +457,17 @@ import json, os, socket, sys, threading
 def test_probe():
     heavy = sorted(m for m in ("mlflow", "ragas", "anthropic", "sklearn", "dvc", "github", "scipy")
                    if m in sys.modules)
+    # What each descriptor is (a file, a socket, a pipe), not its number: a third-party
+    # plugin's thread may open its own descriptors in either order.
+    fds = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        fds.append(target.split(":[")[0] if ":[" in target else "file")
     state = {"env": sorted(os.environ), "threads": sorted(t.name for t in threading.enumerate()),
-             "heavy": heavy, "fds": sorted(os.listdir("/proc/self/fd"))}
+             "heavy": heavy, "fds": sorted(fds)}
     with open(os.environ["PROBE_OUT"], "w") as fh:
         json.dump(state, fh)
 """
