@@ -11,6 +11,7 @@ then fails the test with :class:`PipelineFailed`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import math
 import sys
@@ -143,7 +144,7 @@ class Ragops:
         assert judge is not None
         groups = [self.metrics] if judge.scores_together else [(m,) for m in self.metrics]
         calls = [
-            self._judge_call(Sample(**{**_sample_fields(sample), "repeat": r}), group)
+            self._judge_call(dataclasses.replace(sample, repeat=r), group)
             for r in range(self.repeats)
             for group in groups
         ]
@@ -437,17 +438,6 @@ class Ragops:
             return self._failed(case, variant, exc)
         rec.scores = await self._ascore(sample)
         return rec
-
-
-def _sample_fields(sample: Sample) -> dict[str, Any]:
-    return {
-        "question": sample.question,
-        "answer": sample.answer,
-        "contexts": sample.contexts,
-        "reference": sample.reference,
-        "reference_contexts": sample.reference_contexts,
-        "case_id": sample.case_id,
-    }
 
 
 async def _gather(calls: list[Any]) -> list[list[Score]]:
