@@ -384,13 +384,25 @@ def metrics_present(records: Iterable[Record]) -> list[str]:
     return [*ordered, "cost_usd", "latency_s"]
 
 
+def _judge_cost_by_metric(records: Sequence[Record]) -> dict[str, float]:
+    """``judge_cost_usd_<metric>``: the judge spend behind each metric's scores."""
+    spend: dict[str, list[float]] = {}
+    for r in records:
+        for metric, score in r.scores.items():
+            cost = score.get("cost_usd")
+            if cost is not None:
+                spend.setdefault(metric, []).append(cost)
+    return {f"judge_cost_usd_{m}": math.fsum(v) for m, v in sorted(spend.items())}
+
+
 def aggregate(
     records: Sequence[Record],
 ) -> tuple[dict[str, float | None], dict[str, MetricSummary]]:
     """Named aggregates over ``records`` plus the per-metric summaries behind them.
 
     Names: ``<metric>_mean|_min|_p50|_p95|_max|_ci_low|_ci_high`` for quality metrics;
-    ``total_cost_usd``, ``cost_per_query_usd``, ``cost_max_usd``; ``judge_cost_usd``;
+    ``total_cost_usd``, ``cost_per_query_usd``, ``cost_max_usd``; ``judge_cost_usd`` and
+    ``judge_cost_usd_<metric>`` (what judging each metric cost, so a team sees which one to trim);
     ``latency_mean_s``, ``latency_p50_s``, ``latency_p95_s``, ``latency_max_s``;
     ``pass_rate``, ``error_rate`` and ``records``. An aggregate over a metric with any
     missing value is still computed over the values present; :mod:`pytest_ragops.gates`
@@ -425,6 +437,7 @@ def aggregate(
     judge_costs = [c for r in records if (c := r.judge_cost()) is not None]
     if judge_costs:
         out["judge_cost_usd"] = math.fsum(judge_costs)
+        out.update(_judge_cost_by_metric(records))
     out["records"] = float(n)
     out["pass_rate"] = sum(r.passed() for r in records) / n if n else None
     out["error_rate"] = sum(r.error is not None for r in records) / n if n else None

@@ -274,7 +274,14 @@ def _judge_info_notes(report: dict[str, Any]) -> list[str]:
     notes: list[str] = []
     judge_cost = report.get("metrics", {}).get("judge_cost_usd")
     if isinstance(judge_cost, int | float):
-        notes.append(f"Judge cost ${judge_cost:.4f} (apart from the app's cost).")
+        prefix = "judge_cost_usd_"
+        per_metric = [
+            f"{escape(name[len(prefix) :], 40)} ${value:.4f}"
+            for name, value in sorted(report.get("metrics", {}).items())
+            if name.startswith(prefix) and isinstance(value, int | float)
+        ]
+        split = f": {', '.join(per_metric)}" if per_metric else ""
+        notes.append(f"Judge cost ${judge_cost:.4f}{split} (apart from the app's cost).")
     cache = info.get("cache") or {}
     if cache.get("mode") and cache.get("mode") != "off":
         notes.append(

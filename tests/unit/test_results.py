@@ -229,6 +229,23 @@ def test_zero_cost_is_known() -> None:
     assert out["cost_per_query_usd"] == 0.0
 
 
+def test_judge_cost_is_reported_in_total_and_per_metric() -> None:
+    a, b = _rec(), _rec()
+    a.scores["faithfulness"]["cost_usd"] = 0.003
+    b.scores["faithfulness"]["cost_usd"] = 0.001
+    b.scores["answer_relevancy"]["cost_usd"] = 0.0005
+    out, _ = aggregate([a, b])
+    assert out["judge_cost_usd"] == pytest.approx(0.0045)
+    assert out["judge_cost_usd_faithfulness"] == pytest.approx(0.004)
+    assert out["judge_cost_usd_answer_relevancy"] == pytest.approx(0.0005)
+    assert out["total_cost_usd"] == pytest.approx(0.002)  # the app's cost stays apart
+
+
+def test_no_judge_cost_means_no_judge_cost_aggregates() -> None:
+    out, _ = aggregate([_rec(), _rec()])
+    assert not [k for k in out if k.startswith("judge_cost")]
+
+
 def test_error_and_pass_rates() -> None:
     records = [_rec(0.9), _rec(0.1), _rec(error="boom", cost=None, latency=None), _rec(None)]
     out, _ = aggregate(records)

@@ -436,9 +436,11 @@ def test_judge_info_is_shown() -> None:
         "budget": {"stopped_run": True, "message": "judge budget stopped the run: 4 scores"},
     }
     report["metrics"]["judge_cost_usd"] = 0.0123
+    report["metrics"]["judge_cost_usd_faithfulness"] = 0.01
+    report["metrics"]["judge_cost_usd_answer_relevancy"] = 0.0023
     report["judge_spread"] = {"faithfulness": {"mean": 0.1, "max": 0.5, "flagged": True}}
     body = render_markdown(report)
-    assert "Judge cost $0.0123" in body
+    assert r"Judge cost $0.0123: answer\_relevancy $0.0023, faithfulness $0.0100" in body
     assert "3 hits, 1 misses" in body
     assert "judge budget stopped the run" in body
     assert "faithfulness (max spread 0.50)" in body
