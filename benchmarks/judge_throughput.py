@@ -2,11 +2,11 @@
 
 200 cases x 2 judged metrics (answer_relevancy, context_precision: one call each) through
 the real ``anthropic`` client against the loopback Messages API server of the tests, each
-call taking 300 ms, under an ``asyncio.Semaphore(16)`` held per ``ascore`` call as the
-engine does. Prints judge wall time over the ideal (calls x latency / concurrency; target
-<= 1.10) and calls per case-metric; then the same run with the cache warm: calls made
-(target 0), its time as a share of the first run's (target <= 2%) and whether every score
-is identical.
+call taking 300 ms, under the engine's session-wide limit (``ConcurrencyLimit(16)``) held
+per ``ascore`` call as the runner holds it. Prints judge wall time over the ideal
+(calls x latency / concurrency; target <= 1.10) and calls per case-metric; then the same
+run with the cache warm: calls made (target 0), its time as a share of the first run's
+(target <= 2%) and whether every score is identical.
 
     python benchmarks/judge_throughput.py [--cases 200] [--latency 0.3] [--concurrency 16]
 """
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ragops.judge.anthropic import AnthropicJudge
 from pytest_ragops.judge.base import Sample
 from pytest_ragops.judge.cache import CachedJudge
+from pytest_ragops.session import ConcurrencyLimit
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -79,7 +80,7 @@ def cases(n: int) -> list[Sample]:
 
 
 async def judge_all(judge: CachedJudge, samples: list[Sample], limit: int) -> list[Score]:
-    slots = asyncio.Semaphore(limit)
+    slots = ConcurrencyLimit(limit)
 
     async def one(sample: Sample, metric: str) -> Score:
         async with slots:

@@ -179,6 +179,12 @@ def judge(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown task: schema properties {sorted(props)}")
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a burst of concurrent
+    # connections, which the client then retries after a second: a real API does not.
+    request_queue_size = 128
+
+
 class MessagesServer:
     """The server and its counters; use as a context manager (starts and stops the thread)."""
 
@@ -189,7 +195,7 @@ class MessagesServer:
         self.peak_in_flight = 0
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
