@@ -4,9 +4,11 @@
 and are served after the budget is spent). Before each call it adds the spend so far,
 what the calls in flight are expected to cost and this call's expected cost (the mean
 measured so far for its metric); a call that would go past the budget is not made and
-its score is ``value=None`` with ``budget exhausted``, which fails its gate. Expected costs
-are means, so the spend can pass the budget by at most the deviation of the calls in
-flight (and by one call per metric before anything is measured).
+its score is ``value=None`` with ``budget exhausted``, which fails its gate. Before a
+metric is measured its expected cost is the judge's prior (its typical tokens per call,
+priced); a metric with no prior sends one probe call at a time until one is measured, so
+concurrent first calls cannot all slip under the cap. Expected costs are means, so the
+spend can pass the budget by at most the deviation of the calls in flight.
 
 A score that reports usage but no cost (a model missing from the price table) makes the
 spend unknown; the wrapper then stops too, rather than pretending the call was free.
@@ -14,6 +16,7 @@ spend unknown; the wrapper then stops too, rather than pretending the call was f
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +30,14 @@ if TYPE_CHECKING:
 
     from pytest_ragops.judge.base import Judge
 
-__all__ = ["BudgetJudge", "CostForecast", "forecast_cost", "forecast_for_judge", "parse_budget"]
+__all__ = [
+    "BudgetJudge",
+    "CostForecast",
+    "forecast_cost",
+    "forecast_for_judge",
+    "parse_budget",
+    "prior_costs",
+]
 
 
 def parse_budget(raw: object, where: str = "--ragops-budget") -> float | None:
@@ -48,7 +58,10 @@ class BudgetJudge:
 
     scores_together = False
 
-    def __init__(self, inner: Judge, budget_usd: float) -> None:
+    def __init__(
+        self, inner: Judge, budget_usd: float, prior: Mapping[str, float] | None = None
+    ) -> None:
+        """:param prior: expected cost per call by metric until one is measured."""
         self.inner = inner
         self.name = inner.name
         self.budget_usd = budget_usd
@@ -56,8 +69,11 @@ class BudgetJudge:
         self.refused = 0
         self.unknown_cost = False
         self._reserved = 0.0
+        self._prior = dict(prior or {})
         self._mean_cost: dict[str, float] = {}
         self._priced_calls: dict[str, int] = {}
+        #: Metric → the unmeasured probe call in flight (no prior, nothing measured yet).
+        self._probes: dict[str, asyncio.Event] = {}
 
     def judge_label(self, metric: str) -> str:
         label = getattr(self.inner, "judge_label", None)
@@ -72,13 +88,32 @@ class BudgetJudge:
         """Spend + calls in flight + this call's measured mean cost stays within the budget."""
         if self.unknown_cost or self.spent_usd >= self.budget_usd:
             return False
-        expected = self._mean_cost.get(metric, 0.0)
-        return self.spent_usd + self._reserved + expected <= self.budget_usd
+        return self.spent_usd + self._reserved + self._expected(metric) <= self.budget_usd
+
+    def _expected(self, metric: str) -> float:
+        """The measured mean cost of a call for ``metric``, else the prior, else 0."""
+        return self._mean_cost.get(metric, self._prior.get(metric, 0.0))
+
+    def _blind(self, metric: str) -> bool:
+        """Nothing known of this metric's cost: neither measured nor a prior."""
+        return metric not in self._mean_cost and metric not in self._prior
 
     async def ascore(self, sample: Sample, metrics: tuple[str, ...]) -> list[Score]:
         return [await self._one(sample, metric) for metric in metrics]
 
     async def _one(self, sample: Sample, metric: str) -> Score:
+        while self._blind(metric) and (probe := self._probes.get(metric)) is not None:
+            await probe.wait()  # let the probe measure what a call costs first
+        probing = self._blind(metric)
+        if probing:
+            self._probes[metric] = asyncio.Event()
+        try:
+            return await self._affordable_call(sample, metric)
+        finally:
+            if probing:
+                self._probes.pop(metric).set()
+
+    async def _affordable_call(self, sample: Sample, metric: str) -> Score:
         if not self._affordable(metric):
             self.refused += 1
             why = (
@@ -87,7 +122,7 @@ class BudgetJudge:
                 else f"${self.spent_usd:.4f} of ${self.budget_usd:.4f} spent"
             )
             return Score(metric, None, self.judge_label(metric), error=f"budget exhausted ({why})")
-        reserve = self._mean_cost.get(metric, 0.0)
+        reserve = self._expected(metric)
         self._reserved += reserve
         try:
             [score] = await self.inner.ascore(sample, (metric,))
@@ -198,6 +233,16 @@ def forecast_cost(
         budget_usd=budget_usd,
         basis=basis,
     )
+
+
+def prior_costs(model: str, estimated: Mapping[str, tuple[int, int]]) -> dict[str, float]:
+    """Expected cost per call by metric from typical (input, output) tokens, where priced."""
+    out: dict[str, float] = {}
+    for metric, (tokens_in, tokens_out) in estimated.items():
+        cost = cost_from_usage(model, {"input_tokens": tokens_in, "output_tokens": tokens_out})
+        if cost is not None:
+            out[metric] = cost
+    return out
 
 
 def _layers(judge: object) -> list[object]:

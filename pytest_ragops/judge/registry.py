@@ -70,7 +70,13 @@ def _wrap(judge: Judge, settings: JudgeSettings) -> Judge:
 
     inner: Judge = judge
     if settings.budget_usd is not None:
-        inner = BudgetJudge(inner, settings.budget_usd)
+        from pytest_ragops.judge.anthropic import ESTIMATED_USAGE
+        from pytest_ragops.judge.budget import prior_costs
+
+        # Both LLM judges call Claude; its typical tokens per call stand in until measured.
+        model = getattr(judge, "model", None)
+        prior = prior_costs(model, ESTIMATED_USAGE) if isinstance(model, str) else {}
+        inner = BudgetJudge(inner, settings.budget_usd, prior)
     return CachedJudge(inner, settings.cache, settings.cache_dir)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import Sample, Score
-from pytest_ragops.judge.budget import BudgetJudge, forecast_cost, parse_budget
+from pytest_ragops.judge.budget import BudgetJudge, forecast_cost, parse_budget, prior_costs
 from pytest_ragops.judge.messages import JudgeStats
 from pytest_ragops.judge.progress import ProgressLine
 from pytest_ragops.pricing import cost_from_usage
@@ -69,6 +69,38 @@ def test_concurrent_calls_reserve_their_expected_cost() -> None:
     # 0.004 spent, + 0.004 reserved for the call in flight, + 0.004 for the next: over 0.01.
     assert inner.calls == 2
     assert sum(s.value is not None for s in scores) == 2
+
+
+def test_concurrent_first_calls_probe_one_at_a_time_without_a_prior() -> None:
+    inner = PaidJudge(cost=0.004)
+    judge = BudgetJudge(inner, budget_usd=0.01)
+
+    async def go() -> list[Score]:
+        rest = await asyncio.gather(*(judge.ascore(SAMPLE, ("faithfulness",)) for _ in range(8)))
+        return [s for r in rest for s in r]
+
+    scores = asyncio.run(go())
+    # Nothing measured yet: one probe, then the mean cost caps the rest (0.008 spent).
+    assert inner.calls == 2
+    assert sum(s.value is not None for s in scores) == 2
+    assert judge.spent_usd <= 0.01
+
+
+def test_a_prior_over_the_budget_refuses_the_first_call() -> None:
+    inner = PaidJudge(cost=0.004)
+    judge = BudgetJudge(inner, budget_usd=0.001, prior={"faithfulness": 0.004})
+    scores = asyncio.run(judge.ascore(SAMPLE, ("faithfulness", "answer_relevancy")))
+    assert inner.calls == 1  # answer_relevancy has no prior: one probe is allowed
+    assert scores[0].error == "budget exhausted ($0.0000 of $0.0010 spent)"
+    assert judge.report_info()["budget"]["stopped_run"] is True
+
+
+def test_prior_costs_price_typical_tokens() -> None:
+    model = "claude-haiku-4-5"
+    prior = prior_costs(model, {"faithfulness": (1000, 100), "x": (0, 0)})
+    expected = cost_from_usage(model, {"input_tokens": 1000, "output_tokens": 100})
+    assert prior["faithfulness"] == pytest.approx(expected)
+    assert prior_costs("no-such-model", {"faithfulness": (1000, 100)}) == {}
 
 
 def test_unknown_cost_stops_the_budget_fail_closed() -> None:
