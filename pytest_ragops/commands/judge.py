@@ -109,7 +109,7 @@ def _agreement(args: argparse.Namespace) -> int:
     from pytest_ragops.judge.labels import SHIPPED, load_label_files
 
     paths = [p for name in args.labels for p in (SHIPPED if name == "shipped" else (Path(name),))]
-    items = load_label_files(p for p in paths if p.exists() or p not in SHIPPED)
+    items = load_label_files(paths)
     if args.split != "all":
         items = [i for i in items if i.split == args.split]
     scores = judge_items(args.judge, items)
