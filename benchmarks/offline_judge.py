@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_ragops.judge import OfflineJudge, Sample, claims, offline
+from pytest_ragops.judge import OfflineJudge, Sample, claims, offline, text
 from pytest_ragops.judge.text import split_sentences
 
 # Every per-text analysis cache: cleared before each sample for the cold figure (the
@@ -18,6 +18,8 @@ _CACHES = (
     claims.analyse,
     claims._windows,
     claims.full,
+    claims._directed_pairs,
+    text.tokens_of,
 )
 
 

@@ -36,7 +36,12 @@ def register(subparsers: SubParsers) -> None:
         "interval, then a per-kind table. Give 'shipped' for the set shipped with "
         "pytest-ragops.",
     )
-    agree.add_argument("labels", help="Labels file (YAML), or 'shipped'")
+    agree.add_argument(
+        "labels",
+        nargs="+",
+        help="Labels files (YAML), read as one set; 'shipped' = the shipped tune set "
+        "(labels.yaml) and held-out test set (heldout.yaml)",
+    )
     agree.add_argument(
         "--judge", default="offline", help="Judge name, as --ragops-judge (default: offline)"
     )
@@ -101,10 +106,10 @@ def judge_items(name: str, items: Sequence[LabelledItem]) -> list[list[Score]]:
 
 def _agreement(args: argparse.Namespace) -> int:
     from pytest_ragops.judge.agreement import DEFAULT_THRESHOLDS, pairs_of, summarize
-    from pytest_ragops.judge.labels import SHIPPED_LABELS, load_labels
+    from pytest_ragops.judge.labels import SHIPPED, load_label_files
 
-    path = SHIPPED_LABELS if args.labels == "shipped" else Path(args.labels)
-    items = load_labels(path)
+    paths = [p for name in args.labels for p in (SHIPPED if name == "shipped" else (Path(name),))]
+    items = load_label_files(paths)
     if args.split != "all":
         items = [i for i in items if i.split == args.split]
     scores = judge_items(args.judge, items)
@@ -114,7 +119,12 @@ def _agreement(args: argparse.Namespace) -> int:
     }
     splits = ("all", "tune", "test") if args.split == "all" else (args.split,)
     summary = summarize(pairs_of(items, scores), thresholds, splits, seed=args.seed)
-    summary = {"labels": str(path), "judge": args.judge, "items": len(items), **summary}
+    summary = {
+        "labels": ", ".join(map(str, paths)),
+        "judge": args.judge,
+        "items": len(items),
+        **summary,
+    }
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:

@@ -25,7 +25,15 @@ from pytest_ragops.judge.lexicon import (
     SCALE_WORDS,
     UNITS,
 )
-from pytest_ragops.judge.text import NEGATIONS, STOPWORDS, split_sentences, stem, term_of, tokenize
+from pytest_ragops.judge.text import (
+    NEGATIONS,
+    STOPWORDS,
+    split_sentences,
+    stem,
+    term_of,
+    tokenize,
+    tokens_of,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -167,7 +175,7 @@ def analyse(text: str) -> Passage:
             first = next(k for k, t in enumerate(tokens) if t in NEGATIONS)
             scope = frozenset(c for c in map(term_of, tokens[first + 1 :]) if c)
         marks = frozenset(m for m in map(_mark, tokens) if m)
-        clauses.append(Clause(piece.strip(), terms, negations % 2 == 1, scope, marks))
+        clauses.append(Clause(piece.strip(), terms, _negated(tokens), scope, marks))
     return Passage(
         text=text,
         items=tuple(items),
@@ -176,6 +184,25 @@ def analyse(text: str) -> Passage:
         rare=_rare(text),
         clauses=tuple(clauses),
     )
+
+
+def _negated(tokens: list[str]) -> bool:
+    """Whether a clause is negated: an odd number of cues, where two cues cancel only
+    when they are close ("cannot run without X" = needs X); two far apart are one
+    negation repeated ("never block ... never block")."""
+    cues = [k for k, t in enumerate(tokens) if t in NEGATIONS]
+    negated = False
+    k = 0
+    while k < len(cues):
+        if k + 1 < len(cues) and cues[k + 1] - cues[k] <= _CANCEL_DISTANCE:
+            k += 2
+            continue
+        negated = True
+        k += 1
+    return negated
+
+
+_CANCEL_DISTANCE: Final = 4
 
 
 @lru_cache(maxsize=65536)
@@ -218,19 +245,39 @@ def _rare_word(word: str, opening: bool) -> tuple[str, ...]:
 
 def _pieces(text: str) -> list[tuple[str, list[str]]]:
     """``text`` cut at clause boundaries (with each piece's tokens), merging any side
-    with fewer than 2 content terms into its neighbour."""
+    with fewer than 2 content terms into its neighbour.
+
+    A bare "and" also separates two clauses when both sides have 3+ content terms
+    ("readers never block writers and writers never block readers"), so that each
+    clause keeps its own negation; "bleach and ammonia" stays whole.
+    """
     merged: list[tuple[str, list[str], int]] = []
     for piece in _POLARITY_SPLIT_RE.split(text):
         if not piece.strip():
             continue
-        tokens = tokenize(piece.replace("%", " percent "))
-        n = sum(1 for t in tokens if t not in NEGATIONS and term_of(t))
-        if merged and (merged[-1][2] < 2 or n < 2):
-            last = merged[-1]
-            merged[-1] = (f"{last[0]} {piece}", last[1] + tokens, last[2] + n)
-        else:
-            merged.append((piece, tokens, n))
+        for part, tokens, n in _and_parts(piece):
+            if merged and (merged[-1][2] < 2 or n < 2):
+                last = merged[-1]
+                merged[-1] = (f"{last[0]} {part}", last[1] + tokens, last[2] + n)
+            else:
+                merged.append((part, tokens, n))
     return [(piece, tokens) for piece, tokens, _ in merged]
+
+
+_AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def _and_parts(piece: str) -> list[tuple[str, list[str], int]]:
+    parts: list[tuple[str, list[str], int]] = []
+    for part in _AND_RE.split(piece) if " and " in piece else (piece,):
+        tokens = list(tokens_of(part))
+        n = sum(1 for t in tokens if t not in NEGATIONS and term_of(t))
+        if parts and (parts[-1][2] < 3 or n < 3):
+            last = parts[-1]
+            parts[-1] = (f"{last[0]} and {part}", [*last[1], "and", *tokens], last[2] + n)
+        else:
+            parts.append((part, tokens, n))
+    return parts
 
 
 def _items(tokens: list[str]) -> tuple[list[Item], int]:
@@ -331,7 +378,7 @@ _NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset
 
 
 def _light(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
-    tokens = tokenize(sentence.replace("%", " percent "))
+    tokens = tokens_of(sentence)
     terms = frozenset(
         term
         for t in tokens
@@ -390,7 +437,11 @@ def _check(claim: Passage, light: Window, question: Passage, support: float) -> 
         if not any(q.same(w) for w in present):
             return Verdict(False, "number", f"{q.text} is not in the context")
     for index, item in enumerate(claim.items):
-        if isinstance(item, Quantity) and not _bound(claim.items, index, window.items):
+        if (
+            isinstance(item, Quantity)
+            and not _is_count_word(item)
+            and not _bound(claim.items, index, window.items)
+        ):
             return Verdict(
                 False, "number-binding", f"{item.text} belongs to other terms in the context"
             )
@@ -412,10 +463,180 @@ def _check(claim: Passage, light: Window, question: Passage, support: float) -> 
     polarity = _polarity(claim, window)
     if polarity is not None:
         return Verdict(False, "polarity", polarity)
-    swapped = _substitution(claim, window)
+    swapped = _substitution(claim, window) or _attachment(claim, window, question)
     if swapped is not None:
         return Verdict(False, "wrong-entity", swapped)
+    reversed_ = _role_swap(claim, window)
+    if reversed_ is not None:
+        return Verdict(False, "role-swap", reversed_)
+    novel = _novel_phrase(claim, window, question)
+    if novel is not None:
+        return Verdict(False, "novel-phrase", novel)
     return Verdict(True)
+
+
+def _novel_phrase(claim: Passage, window: FullWindow, question: Passage) -> str | None:
+    """A noun phrase of the claim, a determiner then two content terms, that neither the
+    window nor the question has: an invented entity ("approval from the finance
+    department" where the context names HR), whatever its casing. A reworded single
+    word passes (coverage weighs it), and so does a new verb phrase ("goes back")."""
+    return _novel_in(claim.text, window.terms | question.terms | _filler())
+
+
+def _novel_in(text: str, known: frozenset[str]) -> str | None:
+    tokens = tokens_of(text)
+    for k in range(len(tokens) - 2):
+        if tokens[k] not in _DETERMINERS:
+            continue
+        a, b = term_of(tokens[k + 1]), term_of(tokens[k + 2])
+        if (
+            a
+            and b
+            and a not in known
+            and b not in known
+            and not tokens[k + 1][0].isdigit()
+            and not tokens[k + 2][0].isdigit()
+            and tokens[k + 1] not in _NOT_LIGHT_TERMS
+            and tokens[k + 2] not in _NOT_LIGHT_TERMS
+        ):
+            return f"{tokens[k + 1]!r} {tokens[k + 2]!r} is in neither context nor question"
+    return None
+
+
+_DETERMINERS: Final = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "our",
+        "your",
+        "his",
+        "her",
+        "each",
+        "every",
+        "another",
+    ]
+)
+
+
+def _attachment(claim: Passage, window: FullWindow, question: Passage) -> str | None:
+    """A rare term of the claim stated with what the window says of another rare term.
+
+    For each identifier or name ``r`` of the claim, the window clause sharing most of
+    the claim's other (non-question) terms must mention ``r``; it fails when a clause
+    about another rare term shares 2+ more of them than any clause mentioning ``r``:
+    "remote_apply waits until the standby has flushed" where the context says that of
+    ``on`` and "remote_apply waits until ... replayed".
+    """
+    if not claim.rare:
+        return None
+    clauses = [(c, s.rare) for s in window.sentences for c in s.clauses]
+    for r in sorted(claim.rare & window.terms):
+        others = claim.terms - question.terms - {r}
+        if len(others) < 2:
+            continue
+        with_r = 0
+        rival = 0
+        rival_name = ""
+        for clause, rare in clauses:
+            shared = len(others & clause.terms)
+            if r in clause.terms:
+                with_r = max(with_r, shared)
+            else:
+                names = sorted((clause.terms & rare) - claim.terms)
+                if names and shared > rival:
+                    rival, rival_name = shared, names[0]
+        if with_r and rival >= with_r + 2:
+            return f"{r!r} is said with what the context says of {rival_name!r}"
+    return None
+
+
+#: Words that give a relation a direction: "A instead of B" is not "B instead of A".
+_DIRECTIONAL: Final = frozenset(
+    [
+        "instead",
+        "rather",
+        "than",
+        "to",
+        "from",
+        "into",
+        "onto",
+        "over",
+        "before",
+        "after",
+        "by",
+        "replaces",
+        "replaced",
+        "precedes",
+        "follows",
+        "outranks",
+        "overrides",
+    ]
+)
+_ROLE_SPAN: Final = 6
+
+
+def _role_swap(claim: Passage, window: FullWindow) -> str | None:
+    """Two terms of the claim around a directional word in the opposite order in the
+    window ("md5 instead of scram-sha-256" against "scram-sha-256 instead of md5", "A
+    replicates to B" against "B replicates to A"), with no sentence in the claim's order.
+
+    Antonyms between them (larger/smaller) make the reversed order a paraphrase, so a
+    differing antonym mark skips the rule.
+    """
+    mine = _directed_pairs(claim.text)
+    if not mine:
+        return None
+    theirs: set[tuple[str, str, str]] = set()
+    marks: set[str] = set()
+    for sentence in window.sentences:
+        theirs |= _directed_pairs(sentence.text)
+        for c in sentence.clauses:
+            marks |= c.marks
+    claim_marks = {m for c in claim.clauses for m in c.marks}
+    if claim_marks != marks & (claim_marks | _opposites(claim_marks)):
+        return None
+    for a, conn, b in sorted(mine):
+        if (b, conn, a) in theirs and (a, conn, b) not in theirs:
+            return f"{a!r} {conn} {b!r} where the context says {b!r} {conn} {a!r}"
+    return None
+
+
+def _opposites(marks: set[str]) -> set[str]:
+    antonyms = _antonyms()
+    return {o for m in marks for o in antonyms.get(m, ())}
+
+
+@lru_cache(maxsize=16384)
+def _directed_pairs(text: str) -> frozenset[tuple[str, str, str]]:
+    """(left term, directional word, right term) within a short span, content terms only."""
+    tokens = tokens_of(text)
+    if _DIRECTIONAL.isdisjoint(tokens):
+        return frozenset()
+    terms = [term_of(t) if not t[0].isdigit() else "" for t in tokens]
+    out: set[tuple[str, str, str]] = set()
+    for k, tok in enumerate(tokens):
+        if tok not in _DIRECTIONAL:
+            continue
+        lefts = [t for t in terms[max(0, k - _ROLE_SPAN // 2) : k] if t]
+        rights = [t for t in terms[k + 1 : k + 1 + _ROLE_SPAN // 2] if t]
+        for a in lefts[-2:]:
+            for b in rights[:2]:
+                if a != b:
+                    out.add((a, tok, b))
+    return frozenset(out)
+
+
+def _is_count_word(q: Quantity) -> bool:
+    """A small count in words with no unit ("one of the two transactions"): the number
+    rule checks it, but its neighbours are too loose to bind ("two" recurs in prose)."""
+    return not q.dim and q.text in NUMBER_WORDS and q.value <= 12
 
 
 def _sides(items: Sequence[Item], index: int) -> tuple[list[str], list[str]]:
@@ -456,7 +677,11 @@ def _bound(claim_items: Sequence[Item], index: int, window_items: Sequence[Item]
         w_left, w_right = _sides(window_items, j)
         score = _affinity(left, w_left) + _affinity(right, w_right)
         if q.same(item):
-            good = max(good, score)
+            # The equal number may be read in either orientation: a reworded sentence
+            # may put it first ("After 1 second the server aborts ..." against "...
+            # aborts one after 1 second"); rivals keep the sentence's own order.
+            flipped = _affinity(left, w_right) + _affinity(right, w_left)
+            good = max(good, score, flipped)
         else:
             rival = max(rival, score)
     return rival <= good + 1e-9

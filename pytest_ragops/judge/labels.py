@@ -6,9 +6,9 @@ module (:data:`SHIPPED_LABELS`). Every field is checked, and a bad one is a
 :class:`~pytest_ragops.errors.RagopsError` naming the file and the field, so the CLI
 prints one line and exits 2.
 
-The split into ``tune`` and ``test`` is fixed by :func:`split_of`, a rule on sha256 of
-the item ids (never Python's ``hash()``, which changes between processes), so that the
-test split is the same for everyone and rules are never tuned on it.
+An item's split is its own ``split`` field, else the file's top-level ``split`` (the
+shipped held-out file says ``split: test`` once), else :func:`split_of`, a rule on sha256
+of the item ids (never Python's ``hash()``, which changes between processes).
 """
 
 from __future__ import annotations
@@ -26,16 +26,32 @@ from pytest_ragops.judge.base import QUALITY_METRICS, Sample
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["SHIPPED_LABELS", "SPLITS", "LabelledItem", "load_labels", "split_of"]
+__all__ = [
+    "SHIPPED",
+    "SHIPPED_HELDOUT",
+    "SHIPPED_LABELS",
+    "SPLITS",
+    "LabelledItem",
+    "load_label_files",
+    "load_labels",
+    "split_of",
+]
 
-#: The human-labelled set shipped with the package (PostgreSQL ops + three other domains).
+#: The human-labelled tune set shipped with the package (the rules were tuned on it).
 SHIPPED_LABELS: Final = Path(__file__).with_name("data") / "labels.yaml"
+#: The shipped held-out test set: written blind by another author, opened only after
+#: the rules were frozen.
+SHIPPED_HELDOUT: Final = Path(__file__).with_name("data") / "heldout.yaml"
+#: What ``ragops judge agreement shipped`` reads.
+SHIPPED: Final = (SHIPPED_LABELS, SHIPPED_HELDOUT)
 #: The two splits of a labels file.
 SPLITS: Final = ("tune", "test")
 
 _REQUIRED: Final = ("id", "kind", "question", "answer", "contexts", "labels")
 _KNOWN: Final = frozenset((*_REQUIRED, "domain", "split", "reference", "reference_contexts"))
-_TOP_KNOWN: Final = frozenset(("version", "split_rule", "passages", "items", "description"))
+_TOP_KNOWN: Final = frozenset(
+    ("version", "split", "split_rule", "passages", "items", "description", "author")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +111,41 @@ def load_labels(path: Path) -> list[LabelledItem]:
         if item_id in seen:
             raise RagopsError(f"duplicate id {item_id!r}", path=where, field=f"item {index}: id")
         seen.add(item_id)
+    default = data.get("split")
+    if default is not None and default not in SPLITS:
+        raise RagopsError(
+            f"field 'split' must be one of {', '.join(SPLITS)}, got {default!r}", path=where
+        )
     rule = split_of((p[0], p[2]) for p in parsed)
     return [
         LabelledItem(
             id=item_id,
             domain=domain,
             kind=kind,
-            split=split or rule[item_id],
+            split=split or default or rule[item_id],
             sample=sample,
             labels=labels,
         )
         for item_id, domain, kind, split, sample, labels in parsed
     ]
+
+
+def load_label_files(paths: Iterable[Path]) -> list[LabelledItem]:
+    """Load several labels files as one set (the shipped tune and held-out files).
+
+    :raises RagopsError: a bad file or field, or an id used in two files.
+    """
+    items: list[LabelledItem] = []
+    where: dict[str, Path] = {}
+    for path in paths:
+        for item in load_labels(path):
+            if item.id in where:
+                raise RagopsError(
+                    f"duplicate id {item.id!r} (also in {where[item.id]})", path=str(path)
+                )
+            where[item.id] = path
+            items.append(item)
+    return items
 
 
 _Parsed = tuple[str, str, str, str | None, Sample, dict[str, float]]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
-from pytest_ragops.judge.claims import analyse, check_claim, full, windows_of
+from pytest_ragops.judge.claims import analyse, check_claim, windows_of
 from pytest_ragops.judge.lexicon import FILLER
 from pytest_ragops.judge.text import (
     NEGATIONS,
@@ -27,7 +27,7 @@ from pytest_ragops.judge.text import (
     split_claims,
     split_sentences,
     stem,
-    tokenize,
+    tokens_of,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class _Terms:
 
     @classmethod
     def of(cls, text: str) -> _Terms:
-        tokens = tokenize(text)
+        tokens = list(tokens_of(text))
         terms = frozenset(content_terms(tokens))
         return cls(
             terms=terms,
@@ -254,6 +254,9 @@ class _Run:
             if question.wh and not new and not passage.quantities:
                 continue  # an echo of the question
             covered = {q for q in question.terms if _covered(q, terms)}
+            if covered != question.terms and not _PRONOUNS.isdisjoint(tokens_of(claim)):
+                # "It listens on 6432": the pronoun stands for the question's subject.
+                covered.add(min(question.terms - covered))
             if question.wants_number and passage.quantities:
                 covered.add(_NUMBER_FOCUS)
             union |= covered
@@ -274,7 +277,7 @@ class _Run:
         """
         need = max(2.0, 0.5 * len(question.terms))
         return [
-            full(w).terms
+            w.terms
             for c in self.sample.contexts
             for w in windows_of(c, self.judge._window)
             if len(w.terms & question.terms) >= need
@@ -346,6 +349,10 @@ def _filler() -> frozenset[str]:
 
 
 _NUMBER_FOCUS: Final = "\x00number"
+#: Pronouns that refer back to the question's subject: each may cover one question term.
+_PRONOUNS: Final = frozenset(
+    ["it", "its", "they", "them", "their", "this", "these", "he", "she", "his", "her"]
+)
 # A wh-question asks for something its own words do not say; a yes/no question may be
 # answered by restating it.
 _WH_RE = re.compile(r"^\W*(?:what|which|how|when|where|why|who|whom|whose)\b", re.IGNORECASE)

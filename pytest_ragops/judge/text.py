@@ -13,7 +13,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from pytest_ragops.judge.lexicon import SYNONYMS
+from pytest_ragops.judge.lexicon import PHRASES, SYNONYMS
 
 __all__ = [
     "NEGATIONS",
@@ -26,6 +26,7 @@ __all__ = [
     "stem",
     "term_of",
     "tokenize",
+    "tokens_of",
 ]
 
 # A plain or dotted number (9.6, 16.2.1), or a word starting with a letter (identifiers
@@ -56,8 +57,8 @@ STOPWORDS: frozenset[str] = _word_set(
     most must my myself of off on once only or other otherwise our ours ourselves out over
     own per same shall she should so some such than that the their theirs them themselves
     then there therefore these they this those through thus to too under until up upon us
-    very via was we were what when where whether which while who whom whose why will with
-    within would yes you your yours yourself yourselves
+    very via approximately roughly was we were what when where whether which while who
+    whom whose why will with within would yes you your yours yourself yourselves
     """
 )
 
@@ -97,18 +98,30 @@ _ABSTENTION_RE = re.compile(
             r"\bi (?:do not|dont) know\b",
             r"\b(?:i am|im) (?:not sure|unsure|not certain)\b",
             r"\b(?:cannot|cant|can not|unable to|not able to) "
-            r"(?:answer|help|find|determine|tell)\b",
+            r"(?:answer|help|find|determine|tell|say|confirm)\b",
             r"\b(?:could not|couldnt|did not|didnt) find\b",
             r"\b(?:no|not enough|insufficient) (?:relevant )?information\b",
             r"\b(?:context|contexts|documents?|sources?|passages?|excerpts?|text|texts)"
-            r"(?: \w+){0,2} (?:does|do|did) not "
+            r"(?: \w+){0,2} (?:(?:does|do|did) not|doesnt|dont|didnt) "
             r"(?:mention|contain|say|cover|include|provide|specify|answer|state|discuss)",
-            r"\bnot (?:mentioned|covered|specified|provided|found) in the "
-            r"(?:context|documents?|sources?)",
+            r"\bnot (?:mentioned|covered|specified|provided|found|stated|described|given|"
+            r"discussed|addressed) in the (?:\w+ )?"
+            r"(?:context|contexts|documents?|sources?|passages?|text|information|material)",
+            r"\bno mention of\b",
+            r"\bnothing in the (?:\w+ )?(?:context|documents?|sources?|passages?|text)\b",
             r"\bi have no (?:information|knowledge|data)\b",
             r"\bno answer\b",
         )
     )
+)
+
+
+# Every alternative of _ABSTENTION_RE contains one of these words: a text without any
+# of them is no abstention, which saves most sentences the normalisation and the search.
+_ABSTENTION_HINT_RE = re.compile(
+    r"know|sure|certain|answer|help|find|determin|tell|say|confirm|information|context"
+    r"|document|source|passage|excerpt|text|material|mention|data",
+    re.IGNORECASE,
 )
 
 
@@ -122,8 +135,12 @@ def tokenize(text: str) -> list[str]:
 
     Apostrophes are dropped (``don't`` -> ``dont``, ``PostgreSQL's`` -> ``postgresql``),
     thousands separators removed (``1,000`` -> ``1000``), and ``v16`` read as ``16``.
+    The shipped phrase equivalences are applied first ("no less than" -> "at least",
+    "a quarter of" -> "25 percent of"): a negation inside an idiom is not one.
     """
     text = _VERSION_RE.sub("", text.lower())
+    if _PHRASE_HINTS.search(text):
+        text = _PHRASE_RE.sub(_phrase, text)
     if "," in text:
         text = _THOUSANDS_RE.sub("", text)
     if "\u2019" in text:
@@ -133,6 +150,26 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+# One alternation over the shipped phrases; a cheap pre-check keeps the common case fast.
+_PHRASE_HINTS = re.compile(r"than|quarter|half|twice|thrice|exceed")
+_PHRASE_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b"
+)
+
+
+def _phrase(match: re.Match[str]) -> str:
+    return PHRASES[match.group(0)]
+
+
+@lru_cache(maxsize=16384)
+def tokens_of(text: str) -> tuple[str, ...]:
+    """:func:`tokenize` with ``%`` read as "percent", cached: every analysis of one
+    sentence (windows, clauses, claims, context terms) shares one tokenization."""
+    if "%" in text:
+        text = text.replace("%", " percent ")
+    return tuple(tokenize(text))
+
+
 def stem(word: str) -> str:
     """The Snowball (Porter 2) English stem of ``word``, after the shipped synonym list.
 
@@ -140,7 +177,20 @@ def stem(word: str) -> str:
     the same everywhere. Identifiers and numbers (``max_connections``, ``9.6``,
     ``recovery.signal``) are left as they are.
     """
-    return _stem(SYNONYMS.get(word, word))
+    stemmed = _stem(SYNONYMS.get(word, word))
+    return _stem_synonyms().get(stemmed, stemmed)
+
+
+@lru_cache(maxsize=1)
+def _stem_synonyms() -> dict[str, str]:
+    """The synonym list on stems, so that every inflection of a listed word maps too
+    ("aborts", "aborted" -> "cancel")."""
+    out: dict[str, str] = {}
+    for word, canonical in SYNONYMS.items():
+        a, b = _stem(word), _stem(canonical)
+        if a != b:
+            out[a] = b
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -219,7 +269,7 @@ class _Clause:
     __slots__ = ("abstains", "has_number", "n_terms", "text")
 
     def __init__(self, text: str) -> None:
-        terms = content_terms(tokenize(text))
+        terms = content_terms(list(tokens_of(text)))
         self.text = text
         self.n_terms = len(terms)
         self.has_number = any(t[0].isdigit() for t in terms)
@@ -270,5 +320,7 @@ def _splits(left: _Clause, right: _Clause, clause_terms: int) -> bool:
 
 def is_abstention(text: str) -> bool:
     """Whether ``text`` declines to answer ("I don't know", "the context does not say")."""
+    if not _ABSTENTION_HINT_RE.search(text):
+        return False
     normalized = " ".join(tokenize(_NUMBER_RE.sub(" ", text)))
     return _ABSTENTION_RE.search(normalized) is not None

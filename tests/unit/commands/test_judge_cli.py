@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ragops.cli import main
-from pytest_ragops.judge.labels import SHIPPED_LABELS
+from pytest_ragops.judge.labels import SHIPPED, SHIPPED_HELDOUT, SHIPPED_LABELS, load_labels
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,7 +19,8 @@ def test_agreement_on_the_shipped_set_prints_every_figure(
 ) -> None:
     assert main(["judge", "agreement", "shipped"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{SHIPPED_LABELS}: 69 items, judge offline")
+    n = sum(len(load_labels(p)) for p in SHIPPED)
+    assert out.startswith(f"{SHIPPED_LABELS}, {SHIPPED_HELDOUT}: {n} items, judge offline")
     for split in ("all", "tune", "test"):
         for metric in ("faithfulness", "answer_relevancy"):
             line = next(x for x in out.splitlines() if x.startswith(f"[{split}] {metric} "))
@@ -30,14 +31,16 @@ def test_agreement_on_the_shipped_set_prints_every_figure(
 
 
 def test_agreement_json_for_the_test_split(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["judge", "agreement", str(SHIPPED_LABELS), "--split", "test", "--json"]) == 0
+    # The shipped test split is the held-out file, read with the tune file as one set.
+    assert main(["judge", "agreement", "shipped", "--split", "test", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["splits"]) == ["test"]
-    assert data["items"] == 25
+    n = len(load_labels(SHIPPED_HELDOUT))
+    assert data["items"] == n
     faith = data["splits"]["test"]["faithfulness"]
     assert faith["threshold"] == 0.8
     assert 0.0 <= faith["auc"]["low"] <= faith["auc"]["value"] <= faith["auc"]["high"] <= 1.0
-    assert sum(k["faithfulness"]["n"] for k in data["kinds"].values()) == 25
+    assert sum(k["faithfulness"]["n"] for k in data["kinds"].values()) == n
 
 
 def test_threshold_option_applies_to_every_metric(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,13 @@ import pytest
 import yaml
 
 from pytest_ragops.errors import RagopsError
-from pytest_ragops.judge.labels import SHIPPED_LABELS, load_labels, split_of
+from pytest_ragops.judge.labels import (
+    SHIPPED_HELDOUT,
+    SHIPPED_LABELS,
+    load_label_files,
+    load_labels,
+    split_of,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,15 +47,16 @@ def test_shipped_set_covers_the_kinds_and_domains_asked_for() -> None:
         assert item.sample.contexts
 
 
-def test_shipped_split_is_the_documented_sha256_rule() -> None:
+def test_shipped_tune_file_is_all_tune_and_heldout_file_all_test() -> None:
+    # The first release's sha256 test split was read and acted on, so it was folded
+    # into the tune set; the test split is the separate, blind-written held-out file.
     raw = yaml.safe_load(SHIPPED_LABELS.read_text(encoding="utf-8"))["items"]
-    # The file marks each item's split; it must be exactly what the rule gives.
-    assert {i["id"]: i["split"] for i in raw} == split_of((i["id"], i["kind"]) for i in raw)
-    items = load_labels(SHIPPED_LABELS)
-    for kind in KINDS:
-        of_kind = [i for i in items if i.kind == kind]
-        test = [i for i in of_kind if i.split == "test"]
-        assert len(test) == -(-len(of_kind) // 3), kind  # a third, rounded up
+    assert {i["split"] for i in raw} == {"tune"}
+    assert {i.split for i in load_labels(SHIPPED_LABELS)} == {"tune"}
+    if SHIPPED_HELDOUT.exists():
+        held = load_labels(SHIPPED_HELDOUT)
+        assert {i.split for i in held} == {"test"}
+        assert not {i.id for i in held} & {i["id"] for i in raw}
 
 
 def test_split_rule_is_stable_and_stratified() -> None:
@@ -84,6 +91,25 @@ def test_loader_assigns_the_rule_when_split_is_absent(tmp_path: Path) -> None:
     (item,) = load_labels(_write(tmp_path, GOOD))
     assert item.split == "test"  # the only item of its kind has index 0
     assert item.labels == {"faithfulness": 1.0, "answer_relevancy": 1.0}
+
+
+def test_file_level_split_is_the_default_for_its_items(tmp_path: Path) -> None:
+    (item,) = load_labels(_write(tmp_path, "split: tune\n" + GOOD))
+    assert item.split == "tune"
+    path = _write(tmp_path, "split: holdout\n" + GOOD)
+    with pytest.raises(RagopsError, match="field 'split' must be one of tune, test"):
+        load_labels(path)
+
+
+def test_several_files_load_as_one_set_and_ids_stay_unique(tmp_path: Path) -> None:
+    a = tmp_path / "a.yaml"
+    a.write_text("split: tune\n" + GOOD, encoding="utf-8")
+    b = tmp_path / "b.yaml"
+    b.write_text("split: test\n" + GOOD.replace("id: one", "id: two"), encoding="utf-8")
+    assert [(i.id, i.split) for i in load_label_files([a, b])] == [("one", "tune"), ("two", "test")]
+    b.write_text(GOOD, encoding="utf-8")
+    with pytest.raises(RagopsError, match=r"b\.yaml: duplicate id 'one' \(also in .*a\.yaml\)"):
+        load_label_files([a, b])
 
 
 @pytest.mark.parametrize(
