@@ -15,12 +15,11 @@ import logging
 import os
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.tracking.options import local_artifact_location
-from pytest_ragops.tracking.payload import judge_source
+from pytest_ragops.tracking.traces import KEY_TAG, build_case_traces, log_case_traces
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -46,8 +45,6 @@ _HTTP_ENV = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 COMPLETE_TAG = "ragops.complete"
-_FEEDBACK_THREADS = 4
-KEY_TAG = "ragops.run_key"
 
 
 class UploadError(Exception):
@@ -200,77 +197,10 @@ def _register_prompt(client: Any, prompt: Mapping[str, Any]) -> Any:
     )
 
 
-def _log_traces(
-    client: Any, experiment_id: str, run_id: str, key: str, variant: str,
-    records: list[dict[str, Any]],
-) -> tuple[list[str], int]:  # fmt: skip
-    """One trace per record, then (after flushing) one feedback per metric."""
-    import mlflow
-    from mlflow.entities import AssessmentError, AssessmentSource
-
-    trace_ids: list[str] = []
-    now_ns = time.time_ns()
-    for i, rec in enumerate(records):
-        latency = rec.get("latency_s")
-        start = now_ns - int((latency if isinstance(latency, int | float) else 0.0) * 1e9) + i
-        span = client.start_trace(
-            name=str(rec.get("case_id") or f"case-{i}"),
-            span_type="CHAIN",
-            inputs={"question": rec.get("question"), "reference": rec.get("reference")},
-            tags={
-                KEY_TAG: key,
-                "ragops.variant": variant,
-                "ragops.case_id": str(rec.get("case_id") or ""),
-                "ragops.test_id": str(rec.get("test_id") or ""),
-            },
-            experiment_id=experiment_id,
-            start_time_ns=start,
-            run_id=run_id,
-        )
-        client.end_trace(
-            span.trace_id,
-            outputs={"answer": rec.get("answer"), "contexts": rec.get("contexts")},
-            attributes={"cost_usd": rec.get("cost_usd"), "model": rec.get("model")},
-            status="ERROR" if rec.get("error") else "OK",
-            end_time_ns=start + int((latency or 0.0) * 1e9) + 1,
-        )
-        trace_ids.append(span.trace_id)
-    # Traces are written asynchronously: assessing before the flush gives "trace not found".
-    mlflow.flush_trace_async_logging()
-    stored = mlflow.search_traces(
-        locations=[experiment_id], run_id=run_id, return_type="list", include_spans=False
-    )
-    missing = set(trace_ids) - {t.info.trace_id for t in stored}
-    if missing:
-        raise UploadError(f"{len(missing)} of {len(trace_ids)} traces were not stored")
-    calls = [
-        (trace_id, metric, score)
-        for trace_id, rec in zip(trace_ids, records, strict=True)
-        for metric, score in sorted((rec.get("scores") or {}).items())
-    ]
-
-    def feedback(call: tuple[str, str, Mapping[str, Any]]) -> None:
-        trace_id, metric, score = call
-        judge = str(score.get("judge") or "")
-        value = score.get("value")
-        error = score.get("error")
-        mlflow.log_feedback(
-            trace_id=trace_id,
-            name=metric,
-            value=value,
-            source=AssessmentSource(source_type=judge_source(judge), source_id=judge or "?"),
-            rationale=score.get("rationale") or error,
-            error=None
-            if value is not None
-            else AssessmentError(error_code="NO_SCORE", error_message=str(error)),
-            metadata={KEY_TAG: key, "ragops.cached": str(bool(score.get("cached"))).lower()},
-        )
-
-    # One request per assessment (MLflow has no batch call for them): a few in flight.
-    with ThreadPoolExecutor(max_workers=_FEEDBACK_THREADS) as pool:
-        list(pool.map(feedback, calls))
-    assessments = len(calls)
-    return trace_ids, assessments
+def _source_metadata(tags: Mapping[str, str]) -> dict[str, str]:
+    """Where the traces came from, as MLflow's own traces say it (source name, git)."""
+    keys = ("mlflow.source.name", "mlflow.source.git.commit", "mlflow.source.git.branch")
+    return {k: str(tags[k]) for k in keys if tags.get(k)}
 
 
 def upload_payload(
@@ -327,9 +257,12 @@ def upload_payload(
 
             client.log_table(vid, case_table(variant["records"]), "ragops/cases.json")
             if with_traces and variant["records"]:
-                ids, n = _log_traces(client, exp_id, vid, key, name, variant["records"])
-                result.traces += len(ids)
-                result.assessments += n
+                case_traces = build_case_traces(
+                    exp_id, vid, key, name, variant["records"], _source_metadata(vtags)
+                )
+                log_case_traces(uri, exp_id, case_traces)
+                result.traces += len(case_traces)
+                result.assessments += sum(len(t.info.assessments) for t in case_traces)
             client.set_terminated(vid, "FINISHED")
         client.set_tag(sid, COMPLETE_TAG, "true")
         client.set_terminated(sid, "FINISHED")
