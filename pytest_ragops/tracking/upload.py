@@ -11,6 +11,7 @@ or ``mlflow.pytest.plugin`` has open.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.tracking.options import local_artifact_location
+from pytest_ragops.tracking.payload import case_table, case_table_json
 from pytest_ragops.tracking.traces import KEY_TAG, build_case_traces, log_case_traces
 
 if TYPE_CHECKING:
@@ -45,6 +47,10 @@ _HTTP_ENV = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 COMPLETE_TAG = "ragops.complete"
+#: The per-case table of a variant run, shown by MLflow's UI as a table.
+CASES_TABLE = "ragops/cases.json"
+#: MLflow's run tag listing the run's tables (``mlflow.utils.mlflow_tags``).
+MLFLOW_LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 
 
 class UploadError(Exception):
@@ -164,6 +170,30 @@ def _log_batch(
     return calls
 
 
+def _create_run(client: Any, experiment_id: str, name: str, tags: Mapping[str, Any]) -> str:
+    """Create a run with its tags in the same call (one write, not a run and then a batch)."""
+    items = [(k, str(v)[:MAX_TAG_VAL_LENGTH]) for k, v in tags.items()]
+    run = client.create_run(
+        experiment_id, run_name=name, tags=dict(items[:MAX_PARAMS_TAGS_PER_BATCH])
+    )
+    run_id = str(run.info.run_id)
+    _log_batch(client, run_id, {}, {}, dict(items[MAX_PARAMS_TAGS_PER_BATCH:]))
+    return run_id
+
+
+def _log_files(client: Any, run_id: str, files: Mapping[str, str]) -> None:
+    """Log text files (relative path → text) as a run's artifacts in one ``log_artifacts`` call."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="ragops-artifacts-") as tmp:
+        for rel, text in files.items():
+            path = Path(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        client.log_artifacts(run_id, tmp)
+
+
 def _chat_template(prompt: Mapping[str, Any]) -> list[dict[str, str]]:
     """The prompt as MLflow chat messages; ``{x}`` placeholders become MLflow's ``{{x}}``."""
     import string
@@ -227,35 +257,28 @@ def upload_payload(
         parent = payload.get("parent_run_id")
         if parent:
             tags["mlflow.parentRunId"] = str(parent)
-        run = client.create_run(
-            exp_id, run_name=session["name"], tags={KEY_TAG: key, "ragops.role": "session"}
-        )
-        sid = run.info.run_id
+        sid = _create_run(client, exp_id, session["name"], {**tags, KEY_TAG: key})
         result = UploadResult(sid, exp_id)
-        _log_batch(client, sid, session["metrics"], session["params"], tags)
-        for name, text in sorted(payload["artifacts"].items()):
-            client.log_text(sid, text, f"ragops/{name}")
+        _log_files(client, sid, {f"ragops/{n}": t for n, t in payload["artifacts"].items()})
+        _log_batch(client, sid, session["metrics"], session["params"], {})
         for variant in payload["variants"]:
             name = str(variant["name"])
-            vrun = client.create_run(
-                exp_id,
-                run_name=name,
-                tags={KEY_TAG: key, "mlflow.parentRunId": sid, "ragops.role": "variant"},
-            )
-            vid = vrun.info.run_id
-            result.variant_runs[name] = vid
-            vtags = dict(variant["tags"])
+            vtags = {**variant["tags"], KEY_TAG: key, "mlflow.parentRunId": sid}
+            # What log_table would add: the tag through which the UI shows the file as a table.
+            vtags[MLFLOW_LOGGED_ARTIFACTS] = json.dumps([{"path": CASES_TABLE, "type": "table"}])
+            files = {CASES_TABLE: case_table_json(case_table(variant["records"]))}
             prompt = variant.get("prompt")
-            if prompt:
-                pv = _register_prompt(client, prompt)
-                client.link_prompt_version_to_run(vid, pv)
+            pv = _register_prompt(client, prompt) if prompt else None
+            if prompt and pv is not None:
                 result.prompts[str(pv.name)] = str(pv.version)
                 vtags["ragops.prompt_uri"] = f"prompts:/{pv.name}/{pv.version}"
-                client.log_text(vid, str(prompt["text"]), f"prompt/{name}.yaml")
-            _log_batch(client, vid, variant["metrics"], variant["params"], vtags)
-            from pytest_ragops.tracking.payload import case_table
-
-            client.log_table(vid, case_table(variant["records"]), "ragops/cases.json")
+                files[f"prompt/{name}.yaml"] = str(prompt["text"])
+            vid = _create_run(client, exp_id, name, vtags)
+            result.variant_runs[name] = vid
+            if pv is not None:
+                client.link_prompt_version_to_run(vid, pv)
+            _log_files(client, vid, files)
+            _log_batch(client, vid, variant["metrics"], variant["params"], {})
             if with_traces and variant["records"]:
                 case_traces = build_case_traces(
                     exp_id, vid, key, name, variant["records"], _source_metadata(vtags)
