@@ -171,3 +171,36 @@ def test_an_unreachable_server_raises_quickly_for_the_caller_to_spool(
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever MLflow raises, it is spooled
         upload_payload(payload, uri)
     assert time.perf_counter() - start < 30
+
+
+def test_an_upload_cut_off_after_its_traces_leaves_no_duplicate_traces(
+    store_uri: str, report_factory: Callable[..., dict[str, Any]], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from mlflow import MlflowClient
+
+    payload = build_payload(
+        report_factory({"a": [1.0, 0.5], "b": [0.25]}), None,
+        TrackingOptions(uri=store_uri, root=tmp_path),
+    )  # fmt: skip
+    real_set_tag = MlflowClient.set_tag
+
+    def server_gone(*_a: Any, **_k: Any) -> None:
+        raise ConnectionError("server went away")
+
+    # Everything but the final "complete" tag is written, then the server goes away.
+    monkeypatch.setattr(MlflowClient, "set_tag", server_gone)
+    with pytest.raises(ConnectionError):
+        upload_payload(payload, store_uri)
+    monkeypatch.setattr(MlflowClient, "set_tag", real_set_tag)
+    client = _client(store_uri)
+    exp = client.get_experiment_by_name("ragops").experiment_id
+    assert len(client.search_traces(locations=[exp])) == 3
+
+    result = upload_payload(payload, store_uri)
+    traces = client.search_traces(locations=[exp])
+    assert len(traces) == 3
+    assert {t.info.trace_metadata["mlflow.sourceRun"] for t in traces} == set(
+        result.variant_runs.values()
+    )
+    assert upload_payload(payload, store_uri).already_logged is True
