@@ -27,6 +27,7 @@ __all__ = [
     "PAYLOAD_FORMAT",
     "build_payload",
     "case_table",
+    "case_table_json",
     "git_info",
     "judge_source",
     "run_key",
@@ -100,6 +101,17 @@ def _judge_cost(records: Sequence[Mapping[str, Any]]) -> float:
     )
 
 
+def _add_judge_cost(values: dict[str, Any], records: Sequence[Mapping[str, Any]]) -> None:
+    """``judge_cost_usd`` as the report has it; where it has none, no score reported a cost.
+
+    The report (``results.aggregate``) leaves it out when no judge reported spend (free
+    judges); the run then logs 0.0 so runs compare on it. The per-metric
+    ``judge_cost_usd_<metric>`` come from the report as they are.
+    """
+    if _finite(values.get("judge_cost_usd")) is None:
+        values["judge_cost_usd"] = _judge_cost(records)
+
+
 def _judge_model(judges: Sequence[str]) -> str:
     """The model inside ``anthropic:<model>:<version>`` labels; ``none`` for code judges."""
     models = sorted(
@@ -132,6 +144,25 @@ def case_table(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
         columns["model"].append(r.get("model"))
         columns["error"].append(r.get("error"))
     return columns
+
+
+def case_table_json(columns: Mapping[str, Sequence[Any]]) -> str:
+    """``columns`` as the file ``mlflow.log_table`` writes (pandas' ``orient="split"`` JSON).
+
+    Written here rather than by ``log_table``, which costs a DataFrame, an artifact listing,
+    a run read and a tag write per table; the UI and ``mlflow.load_table`` read this file
+    the same way once the run's ``mlflow.loggedArtifacts`` tag names it. A non-finite
+    number is written as ``null``, as pandas does.
+    """
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    names = list(columns)
+    rows = [[cell(v) for v in row] for row in zip(*(columns[n] for n in names), strict=True)]
+    return json.dumps({"columns": names, "data": rows}, ensure_ascii=False, allow_nan=False)
 
 
 def _find_prompt(name: str, options: TrackingOptions) -> dict[str, Any] | None:
@@ -226,11 +257,13 @@ def build_payload(
             notes.append(note)
         if name in variant_metrics:
             values = dict(variant_metrics[name].get("metrics") or {})
-        else:  # records without a variant: their aggregates are computed here
+        elif len(recs) == len(records):  # no variants: the session's aggregates are its own
+            values = dict(report.get("metrics") or {})
+        else:  # records without a variant beside variants: only these are aggregated here
             from pytest_ragops.results import Record, aggregate
 
             values = dict(aggregate([Record.from_dict(dict(r)) for r in recs])[0])
-        values["judge_cost_usd"] = _judge_cost(recs)
+        _add_judge_cost(values, recs)
         params = {
             **common_params,
             "variant": name,
@@ -252,7 +285,7 @@ def build_payload(
             }
         )
     session_metrics = dict(report.get("metrics") or {})
-    session_metrics["judge_cost_usd"] = _judge_cost(records)
+    _add_judge_cost(session_metrics, records)
     session_metrics["gates_failed"] = report.get("summary", {}).get("gates_failed", 0)
     return {
         "format": PAYLOAD_FORMAT,

@@ -11,16 +11,17 @@ or ``mlflow.pytest.plugin`` has open.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.tracking.options import local_artifact_location
-from pytest_ragops.tracking.payload import judge_source
+from pytest_ragops.tracking.payload import case_table, case_table_json
+from pytest_ragops.tracking.traces import KEY_TAG, build_case_traces, log_case_traces
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -46,8 +47,10 @@ _HTTP_ENV = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 COMPLETE_TAG = "ragops.complete"
-_FEEDBACK_THREADS = 4
-KEY_TAG = "ragops.run_key"
+#: The per-case table of a variant run, shown by MLflow's UI as a table.
+CASES_TABLE = "ragops/cases.json"
+#: MLflow's run tag listing the run's tables (``mlflow.utils.mlflow_tags``).
+MLFLOW_LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 
 
 class UploadError(Exception):
@@ -167,6 +170,30 @@ def _log_batch(
     return calls
 
 
+def _create_run(client: Any, experiment_id: str, name: str, tags: Mapping[str, Any]) -> str:
+    """Create a run with its tags in the same call (one write, not a run and then a batch)."""
+    items = [(k, str(v)[:MAX_TAG_VAL_LENGTH]) for k, v in tags.items()]
+    run = client.create_run(
+        experiment_id, run_name=name, tags=dict(items[:MAX_PARAMS_TAGS_PER_BATCH])
+    )
+    run_id = str(run.info.run_id)
+    _log_batch(client, run_id, {}, {}, dict(items[MAX_PARAMS_TAGS_PER_BATCH:]))
+    return run_id
+
+
+def _log_files(client: Any, run_id: str, files: Mapping[str, str]) -> None:
+    """Log text files (relative path → text) as a run's artifacts in one ``log_artifacts`` call."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="ragops-artifacts-") as tmp:
+        for rel, text in files.items():
+            path = Path(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        client.log_artifacts(run_id, tmp)
+
+
 def _chat_template(prompt: Mapping[str, Any]) -> list[dict[str, str]]:
     """The prompt as MLflow chat messages; ``{x}`` placeholders become MLflow's ``{{x}}``."""
     import string
@@ -200,77 +227,10 @@ def _register_prompt(client: Any, prompt: Mapping[str, Any]) -> Any:
     )
 
 
-def _log_traces(
-    client: Any, experiment_id: str, run_id: str, key: str, variant: str,
-    records: list[dict[str, Any]],
-) -> tuple[list[str], int]:  # fmt: skip
-    """One trace per record, then (after flushing) one feedback per metric."""
-    import mlflow
-    from mlflow.entities import AssessmentError, AssessmentSource
-
-    trace_ids: list[str] = []
-    now_ns = time.time_ns()
-    for i, rec in enumerate(records):
-        latency = rec.get("latency_s")
-        start = now_ns - int((latency if isinstance(latency, int | float) else 0.0) * 1e9) + i
-        span = client.start_trace(
-            name=str(rec.get("case_id") or f"case-{i}"),
-            span_type="CHAIN",
-            inputs={"question": rec.get("question"), "reference": rec.get("reference")},
-            tags={
-                KEY_TAG: key,
-                "ragops.variant": variant,
-                "ragops.case_id": str(rec.get("case_id") or ""),
-                "ragops.test_id": str(rec.get("test_id") or ""),
-            },
-            experiment_id=experiment_id,
-            start_time_ns=start,
-            run_id=run_id,
-        )
-        client.end_trace(
-            span.trace_id,
-            outputs={"answer": rec.get("answer"), "contexts": rec.get("contexts")},
-            attributes={"cost_usd": rec.get("cost_usd"), "model": rec.get("model")},
-            status="ERROR" if rec.get("error") else "OK",
-            end_time_ns=start + int((latency or 0.0) * 1e9) + 1,
-        )
-        trace_ids.append(span.trace_id)
-    # Traces are written asynchronously: assessing before the flush gives "trace not found".
-    mlflow.flush_trace_async_logging()
-    stored = mlflow.search_traces(
-        locations=[experiment_id], run_id=run_id, return_type="list", include_spans=False
-    )
-    missing = set(trace_ids) - {t.info.trace_id for t in stored}
-    if missing:
-        raise UploadError(f"{len(missing)} of {len(trace_ids)} traces were not stored")
-    calls = [
-        (trace_id, metric, score)
-        for trace_id, rec in zip(trace_ids, records, strict=True)
-        for metric, score in sorted((rec.get("scores") or {}).items())
-    ]
-
-    def feedback(call: tuple[str, str, Mapping[str, Any]]) -> None:
-        trace_id, metric, score = call
-        judge = str(score.get("judge") or "")
-        value = score.get("value")
-        error = score.get("error")
-        mlflow.log_feedback(
-            trace_id=trace_id,
-            name=metric,
-            value=value,
-            source=AssessmentSource(source_type=judge_source(judge), source_id=judge or "?"),
-            rationale=score.get("rationale") or error,
-            error=None
-            if value is not None
-            else AssessmentError(error_code="NO_SCORE", error_message=str(error)),
-            metadata={KEY_TAG: key, "ragops.cached": str(bool(score.get("cached"))).lower()},
-        )
-
-    # One request per assessment (MLflow has no batch call for them): a few in flight.
-    with ThreadPoolExecutor(max_workers=_FEEDBACK_THREADS) as pool:
-        list(pool.map(feedback, calls))
-    assessments = len(calls)
-    return trace_ids, assessments
+def _source_metadata(tags: Mapping[str, str]) -> dict[str, str]:
+    """Where the traces came from, as MLflow's own traces say it (source name, git)."""
+    keys = ("mlflow.source.name", "mlflow.source.git.commit", "mlflow.source.git.branch")
+    return {k: str(tags[k]) for k in keys if tags.get(k)}
 
 
 def upload_payload(
@@ -297,39 +257,35 @@ def upload_payload(
         parent = payload.get("parent_run_id")
         if parent:
             tags["mlflow.parentRunId"] = str(parent)
-        run = client.create_run(
-            exp_id, run_name=session["name"], tags={KEY_TAG: key, "ragops.role": "session"}
-        )
-        sid = run.info.run_id
+        sid = _create_run(client, exp_id, session["name"], {**tags, KEY_TAG: key})
         result = UploadResult(sid, exp_id)
-        _log_batch(client, sid, session["metrics"], session["params"], tags)
-        for name, text in sorted(payload["artifacts"].items()):
-            client.log_text(sid, text, f"ragops/{name}")
+        _log_files(client, sid, {f"ragops/{n}": t for n, t in payload["artifacts"].items()})
+        _log_batch(client, sid, session["metrics"], session["params"], {})
         for variant in payload["variants"]:
             name = str(variant["name"])
-            vrun = client.create_run(
-                exp_id,
-                run_name=name,
-                tags={KEY_TAG: key, "mlflow.parentRunId": sid, "ragops.role": "variant"},
-            )
-            vid = vrun.info.run_id
-            result.variant_runs[name] = vid
-            vtags = dict(variant["tags"])
+            vtags = {**variant["tags"], KEY_TAG: key, "mlflow.parentRunId": sid}
+            # What log_table would add: the tag through which the UI shows the file as a table.
+            vtags[MLFLOW_LOGGED_ARTIFACTS] = json.dumps([{"path": CASES_TABLE, "type": "table"}])
+            files = {CASES_TABLE: case_table_json(case_table(variant["records"]))}
             prompt = variant.get("prompt")
-            if prompt:
-                pv = _register_prompt(client, prompt)
-                client.link_prompt_version_to_run(vid, pv)
+            pv = _register_prompt(client, prompt) if prompt else None
+            if prompt and pv is not None:
                 result.prompts[str(pv.name)] = str(pv.version)
                 vtags["ragops.prompt_uri"] = f"prompts:/{pv.name}/{pv.version}"
-                client.log_text(vid, str(prompt["text"]), f"prompt/{name}.yaml")
-            _log_batch(client, vid, variant["metrics"], variant["params"], vtags)
-            from pytest_ragops.tracking.payload import case_table
-
-            client.log_table(vid, case_table(variant["records"]), "ragops/cases.json")
+                files[f"prompt/{name}.yaml"] = str(prompt["text"])
+            vid = _create_run(client, exp_id, name, vtags)
+            result.variant_runs[name] = vid
+            if pv is not None:
+                client.link_prompt_version_to_run(vid, pv)
+            _log_files(client, vid, files)
+            _log_batch(client, vid, variant["metrics"], variant["params"], {})
             if with_traces and variant["records"]:
-                ids, n = _log_traces(client, exp_id, vid, key, name, variant["records"])
-                result.traces += len(ids)
-                result.assessments += n
+                case_traces = build_case_traces(
+                    exp_id, vid, key, name, variant["records"], _source_metadata(vtags)
+                )
+                log_case_traces(uri, exp_id, case_traces)
+                result.traces += len(case_traces)
+                result.assessments += sum(len(t.info.assessments) for t in case_traces)
             client.set_terminated(vid, "FINISHED")
         client.set_tag(sid, COMPLETE_TAG, "true")
         client.set_terminated(sid, "FINISHED")

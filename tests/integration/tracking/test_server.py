@@ -75,6 +75,9 @@ def assert_lab_logged(uri: str, report: dict[str, Any], experiment: str = "lab")
         assert run.data.metrics["judge_cost_usd"] == 0.0
         arts = {a.path for a in client.list_artifacts(run.info.run_id, "ragops")}
         assert "ragops/cases.json" in arts
+        assert json.loads(run.data.tags["mlflow.loggedArtifacts"]) == [
+            {"path": "ragops/cases.json", "type": "table"}
+        ]
         prompt_text = _read_artifact(client, run.info.run_id, f"prompt/{name}.yaml")
         assert prompt_text == (ROOT / "prompts" / f"{name}.yaml").read_text(encoding="utf-8")
         # The prompt registry links the version to the run.
@@ -94,6 +97,13 @@ def assert_lab_logged(uri: str, report: dict[str, Any], experiment: str = "lab")
             assert feedback["faithfulness"].source.source_type == "CODE"
             assert feedback["faithfulness"].source.source_id == "offline:claim-rules"
             assert isinstance(feedback["faithfulness"].value, float)
+        # The spans went through the server's OTLP endpoint, in batches.
+        full = client.get_trace(traces[0].info.trace_id)
+        assert full.info.tags["mlflow.trace.spansLocation"] == "TRACKING_STORE"
+        (span,) = full.data.spans
+        case = next(r for r in records if r["case_id"] == full.info.tags["ragops.case_id"])
+        assert span.inputs["question"] == case["question"]
+        assert span.outputs["answer"] == case["answer"]
 
 
 def _read_artifact(client: Any, run_id: str, path: str) -> str:

@@ -7,7 +7,13 @@ import subprocess
 from typing import TYPE_CHECKING, Any
 
 from pytest_ragops.tracking.options import TrackingOptions
-from pytest_ragops.tracking.payload import build_payload, case_table, judge_source, run_key
+from pytest_ragops.tracking.payload import (
+    build_payload,
+    case_table,
+    case_table_json,
+    judge_source,
+    run_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -95,3 +101,48 @@ def test_case_table_columns_line_up(report_factory: Callable[..., dict[str, Any]
     assert table["faithfulness"] == [1.0, None]
     assert table["faithfulness_judge"] == ["offline:claim-overlap"] * 2
     assert len({len(col) for col in table.values()}) == 1
+
+
+def test_case_table_json_is_pandas_split_orientation() -> None:
+    # test_upload reads it back with MlflowClient.load_table (pandas).
+    text = case_table_json({"case_id": ["a", "b"], "score": [0.5, float("nan")], "x": [None, 1]})
+    assert json.loads(text) == {
+        "columns": ["case_id", "score", "x"], "data": [["a", 0.5, None], ["b", None, 1]],
+    }  # fmt: skip
+
+
+def test_judge_cost_comes_from_the_report_and_free_judges_log_zero(
+    report_factory: Callable[..., dict[str, Any]], tmp_path: Path
+) -> None:
+    report = report_factory({"a": [1.0, 0.5]})
+    for i, rec in enumerate(report["records"]):
+        rec["scores"]["answer_relevancy"]["cost_usd"] = 0.01 * (i + 1)
+    report["variants"]["a"]["metrics"]["judge_cost_usd"] = 0.03
+    report["variants"]["a"]["metrics"]["judge_cost_usd_answer_relevancy"] = 0.03
+    free = report_factory({"b": [1.0]})
+    options = TrackingOptions(uri="x", root=tmp_path)
+    (a,) = build_payload(report, None, options)["variants"]
+    assert a["metrics"]["judge_cost_usd"] == 0.03
+    assert a["metrics"]["judge_cost_usd_answer_relevancy"] == 0.03
+    (b,) = build_payload(free, None, options)["variants"]
+    assert "judge_cost_usd" not in free["variants"]["b"]["metrics"]
+    assert b["metrics"]["judge_cost_usd"] == 0.0
+
+
+def test_records_without_variants_log_the_sessions_aggregates(
+    report_factory: Callable[..., dict[str, Any]], tmp_path: Path, monkeypatch: Any
+) -> None:
+    import pytest_ragops.results as results
+
+    report = report_factory({"a": [1.0, 0.5]})
+    for rec in report["records"]:
+        rec["variant"] = None
+    report["variants"] = {}
+
+    def no_recompute(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("aggregates recomputed")
+
+    monkeypatch.setattr(results, "aggregate", no_recompute)
+    (only,) = build_payload(report, None, TrackingOptions(uri="x", root=tmp_path))["variants"]
+    assert only["name"] == "default"
+    assert only["metrics"]["faithfulness_mean"] == report["metrics"]["faithfulness_mean"]

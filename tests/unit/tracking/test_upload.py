@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_ragops.tracking.options import TrackingOptions
 from pytest_ragops.tracking.payload import build_payload
-from pytest_ragops.tracking.upload import _log_batch, upload_payload
+from pytest_ragops.tracking.upload import _create_run, _log_batch, upload_payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,8 +30,9 @@ def _client(uri: str) -> Any:
 
 
 def test_upload_logs_runs_prompts_traces_and_assessments(
-    store_uri: str, report_factory: Callable[..., dict[str, Any]], prompt_dir: Path, tmp_path: Path
-) -> None:
+    store_uri: str, report_factory: Callable[..., dict[str, Any]], prompt_dir: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     report = report_factory({"a": [1.0, 0.5], "b": [None, 0.25]})
     payload = build_payload(report, "# md\n", TrackingOptions(uri=store_uri, root=tmp_path))
     result = upload_payload(payload, store_uri)
@@ -51,6 +53,17 @@ def test_upload_logs_runs_prompts_traces_and_assessments(
     assert a.data.tags["ragops.prompt_uri"] == "prompts:/a/1"
     arts = {x.path for x in client.list_artifacts(a.info.run_id, "ragops")}
     assert "ragops/cases.json" in arts
+    # The per-case table is one MLflow reads as log_table's: listed in the run's tag, loadable.
+    assert json.loads(a.data.tags["mlflow.loggedArtifacts"]) == [
+        {"path": "ragops/cases.json", "type": "table"}
+    ]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store_uri)  # load_table searches the fluent store
+    table = client.load_table(
+        result.experiment_id, "ragops/cases.json", run_ids=[a.info.run_id], extra_columns=["run_id"]
+    )
+    assert list(table["case_id"]) == ["case-0", "case-1"]
+    assert list(table["faithfulness"]) == [1.0, 0.5]
+    assert set(table["run_id"]) == {a.info.run_id}
     assert [x.path for x in client.list_artifacts(a.info.run_id, "prompt")] == ["prompt/a.yaml"]
     assert result.prompts == {"a": "1", "b": "1"}
 
@@ -127,6 +140,20 @@ def test_log_batch_stays_within_mlflow_limits(store_uri: str) -> None:
     assert calls == 3
 
 
+def test_a_run_is_created_with_its_tags_and_more_than_a_batch_follow(store_uri: str) -> None:
+    client = _client(store_uri)
+    exp = client.create_experiment("tags")
+    tags = {f"t{i:03d}": str(i) for i in range(130)}
+    tags["long"] = "y" * 9000
+    run_id = _create_run(client, exp, "many", tags)
+    data = client.get_run(run_id).data
+    assert {k: data.tags[k] for k in tags if k != "long"} == {
+        k: v for k, v in tags.items() if k != "long"
+    }
+    assert len(data.tags["long"]) == 8000
+    assert client.get_run(run_id).info.run_name == "many"
+
+
 def test_an_unreachable_server_raises_quickly_for_the_caller_to_spool(
     report_factory: Callable[..., dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -144,3 +171,36 @@ def test_an_unreachable_server_raises_quickly_for_the_caller_to_spool(
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever MLflow raises, it is spooled
         upload_payload(payload, uri)
     assert time.perf_counter() - start < 30
+
+
+def test_an_upload_cut_off_after_its_traces_leaves_no_duplicate_traces(
+    store_uri: str, report_factory: Callable[..., dict[str, Any]], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from mlflow import MlflowClient
+
+    payload = build_payload(
+        report_factory({"a": [1.0, 0.5], "b": [0.25]}), None,
+        TrackingOptions(uri=store_uri, root=tmp_path),
+    )  # fmt: skip
+    real_set_tag = MlflowClient.set_tag
+
+    def server_gone(*_a: Any, **_k: Any) -> None:
+        raise ConnectionError("server went away")
+
+    # Everything but the final "complete" tag is written, then the server goes away.
+    monkeypatch.setattr(MlflowClient, "set_tag", server_gone)
+    with pytest.raises(ConnectionError):
+        upload_payload(payload, store_uri)
+    monkeypatch.setattr(MlflowClient, "set_tag", real_set_tag)
+    client = _client(store_uri)
+    exp = client.get_experiment_by_name("ragops").experiment_id
+    assert len(client.search_traces(locations=[exp])) == 3
+
+    result = upload_payload(payload, store_uri)
+    traces = client.search_traces(locations=[exp])
+    assert len(traces) == 3
+    assert {t.info.trace_metadata["mlflow.sourceRun"] for t in traces} == set(
+        result.variant_runs.values()
+    )
+    assert upload_payload(payload, store_uri).already_logged is True
