@@ -104,14 +104,15 @@ def _bounds() -> tuple[float, float, float]:
 
 _PEAK = """
 import json, resource, sys, tracemalloc
-from datetime import UTC, datetime
+from datetime import datetime
 import scipy.special, sqlalchemy  # imported before the baseline: not the check's memory
 from pytest_ragops.drift import RetrievalLog
 log = RetrievalLog(sys.argv[1], create=False)
-log.check_drift(now=datetime(2026, 3, 1, tzinfo=UTC))  # warm: page cache, lazy imports
+now = datetime.fromisoformat(sys.argv[2])
+log.check_drift(now=now)  # warm: page cache, lazy imports
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
-result = log.check_drift(now=datetime(2026, 3, 1, tzinfo=UTC))
+result = log.check_drift(now=now)
 heap = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -122,7 +123,10 @@ print(json.dumps({"rss_kb": peak, "rss_before_kb": before, "heap": heap,
 
 def _peak(db: str) -> dict[str, int]:
     done = subprocess.run(
-        [sys.executable, "-c", _PEAK, db], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PEAK, db, NOW.isoformat()],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     peak: dict[str, int] = json.loads(done.stdout)
     return peak
