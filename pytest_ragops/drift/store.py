@@ -3,8 +3,14 @@
 Both backends keep one table, ``ragops_retrieval_log(id, ts, query, top_score, session_id)``,
 with ``ts`` as UTC epoch seconds and an index on ``(ts, top_score)``. Reads are aggregates
 over a time range (a drift check gets per-bin ``COUNT``/``SUM``/sum of squares, never the
-scores), so their memory does not grow with the log. Native SQLite adds an index on
-``(score bin, ts, top_score)`` that serves the default histogram without a sort.
+scores), so their memory does not grow with the log.
+
+On SQLite and PostgreSQL a second table, ``ragops_retrieval_daily(day, bin, n, total,
+total_sq)``, holds the same aggregates per UTC day and score bin (1,000 bins of [0, 1]),
+kept by triggers in the writer's own transaction (inserts, ``COPY``, prune, clear, a
+hand-run ``DELETE``; ``UPDATE`` is refused). A default check reads its whole days there and
+only the partial days at the period edges from the rows. A log written by the previous
+version is upgraded on open (triggers and a one-``GROUP BY`` backfill in one transaction).
 
 SQLite runs in WAL mode with a busy timeout so several processes can log at once without
 losing rows; each process (and thread) opens its own connection, because SQLite
@@ -104,25 +110,136 @@ def _period(
     return PeriodStats(n, math.fsum(sums), math.fsum(squares), tuple(counts))
 
 
-# The native SQLite histogram: SQLite would sort every row for a GROUP BY over an
-# expression, so instead each bin is one seek into an index on (bin, ts, top_score) and a
-# range scan of that bin's rows in the period: one visit per row, no sort, constant memory.
-# The bin expression is fixed by the index, so this path serves the default 1,000 bins of
-# [0, 1]; other ranges use the GROUP BY.
-_FAST_BINS = 1000
-_BIN_SQL = f"CAST(top_score * {_FAST_BINS} AS INTEGER)"
-_BIN_INDEX = f"ix_{TABLE}_bin"
-_FAST_HISTOGRAM = (
-    f"WITH RECURSIVE bins(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM bins WHERE k < {_FAST_BINS}) "
-    "SELECT k, (SELECT printf('%d %!.17g %!.17g', COUNT(*), TOTAL(top_score), "
-    f"TOTAL(top_score * top_score)) FROM {TABLE} INDEXED BY {_BIN_INDEX} "
-    f"WHERE {_BIN_SQL} = k AND ts >= ? AND ts < ?) FROM bins"
+#: The daily roll-up: per UTC day and score bin, the count, sum and sum of squares.
+DAILY = "ragops_retrieval_daily"
+_DAY = 86400
+# The roll-up's bins are fixed at write time: 1,000 bins of [0, 1] (the default check).
+# Scores below 0 land in bin -1 and above 1 in bin 1001, so a check fails closed on them.
+ROLLUP_BINS = 1000
+_OLD_BIN_INDEX = f"ix_{TABLE}_bin"  # the previous version's histogram index (dropped)
+
+
+def _day_sql(prefix: str = "") -> str:
+    """``floor(ts / 86400)`` exactly, from truncation (SQLite builds may lack floor())."""
+    q = f"CAST({prefix}ts / {_DAY} AS INTEGER)"
+    return f"({q} - ({prefix}ts < {q} * {_DAY}))"
+
+
+def _bin_sql(prefix: str = "") -> str:
+    """The roll-up bin of a score: ``floor(x * 1000)`` in range (CAST truncates: x >= 0)."""
+    x = f"{prefix}top_score"
+    return (
+        f"(CASE WHEN {x} < 0 THEN -1 WHEN {x} > 1 THEN {ROLLUP_BINS + 1} "
+        f"ELSE CAST({x} * {float(ROLLUP_BINS)} AS INTEGER) END)"
+    )
+
+
+# SQLite: row triggers keep the roll-up in the writer's own transaction, so it is exactly
+# as consistent as the log under concurrent writers, prune, clear or a hand-run DELETE.
+_SQLITE_ROLLUP_DDL = (
+    f"CREATE TABLE {DAILY} (day INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL, "
+    "total REAL NOT NULL, total_sq REAL NOT NULL, PRIMARY KEY (day, bin)) WITHOUT ROWID",
+    f"INSERT INTO {DAILY} SELECT {_day_sql()}, {_bin_sql()}, COUNT(*), TOTAL(top_score), "
+    f"TOTAL(top_score * top_score) FROM {TABLE} GROUP BY 1, 2",
+    f"CREATE TRIGGER {TABLE}_rollup_insert AFTER INSERT ON {TABLE} BEGIN "
+    f"INSERT INTO {DAILY} VALUES ({_day_sql('NEW.')}, {_bin_sql('NEW.')}, 1, NEW.top_score, "
+    "NEW.top_score * NEW.top_score) ON CONFLICT (day, bin) DO UPDATE SET n = n + 1, "
+    "total = total + excluded.total, total_sq = total_sq + excluded.total_sq; END",
+    f"CREATE TRIGGER {TABLE}_rollup_delete AFTER DELETE ON {TABLE} BEGIN "
+    f"UPDATE {DAILY} SET n = n - 1, total = total - OLD.top_score, "
+    "total_sq = total_sq - OLD.top_score * OLD.top_score "
+    f"WHERE day = {_day_sql('OLD.')} AND bin = {_bin_sql('OLD.')}; "
+    f"DELETE FROM {DAILY} WHERE day = {_day_sql('OLD.')} AND bin = {_bin_sql('OLD.')} "
+    "AND n = 0; END",
+    f"CREATE TRIGGER {TABLE}_rollup_update BEFORE UPDATE ON {TABLE} BEGIN "
+    "SELECT RAISE(ABORT, 'the retrieval log is append-only: delete and re-log instead'); END",
 )
-# The range guard: the lowest and highest bin in the whole log, one index probe each.
-_FAST_LIMITS = (
-    f"SELECT (SELECT MIN({_BIN_SQL}) FROM {TABLE} INDEXED BY {_BIN_INDEX}), "
-    f"(SELECT MAX({_BIN_SQL}) FROM {TABLE} INDEXED BY {_BIN_INDEX})"
+
+
+# PostgreSQL: statement triggers over the transition tables, one upsert of the batch's
+# (day, bin) groups per statement (COPY included), in key order so concurrent writers take
+# the roll-up's row locks in the same order and never deadlock. A delete first takes a
+# table lock that waits for in-flight inserts (it updates many keys in no set order).
+_PG_DAY = "(floor(ts / 86400)::bigint - CASE WHEN ts < floor(ts / 86400) * 86400 THEN 1 ELSE 0 END)"
+_PG_BIN = (
+    f"CASE WHEN top_score < 0 THEN -1 WHEN top_score > 1 THEN {ROLLUP_BINS + 1} "
+    f"ELSE floor(top_score * {float(ROLLUP_BINS)})::integer END"
 )
+_PG_GROUPS = (
+    f"SELECT {_PG_DAY} AS day, {_PG_BIN} AS bin, count(*) AS n, sum(top_score) AS total, "
+    "sum(top_score * top_score) AS total_sq FROM {source} GROUP BY 1, 2"
+)
+_PG_ROLLUP_DDL = (
+    f"CREATE TABLE {DAILY} (day bigint NOT NULL, bin integer NOT NULL, n bigint NOT NULL, "
+    "total double precision NOT NULL, total_sq double precision NOT NULL, "
+    "PRIMARY KEY (day, bin))",
+    f"INSERT INTO {DAILY} " + _PG_GROUPS.format(source=TABLE),
+    f"CREATE FUNCTION {TABLE}_rollup_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"INSERT INTO {DAILY} AS d SELECT * FROM ({_PG_GROUPS.format(source='new_rows')}) g "
+    "ORDER BY day, bin ON CONFLICT (day, bin) DO UPDATE SET n = d.n + excluded.n, "
+    "total = d.total + excluded.total, total_sq = d.total_sq + excluded.total_sq; "
+    "RETURN NULL; END $$",
+    f"CREATE FUNCTION {TABLE}_rollup_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"LOCK TABLE {DAILY} IN SHARE ROW EXCLUSIVE MODE; "
+    f"UPDATE {DAILY} AS d SET n = d.n - o.n, total = d.total - o.total, "
+    f"total_sq = d.total_sq - o.total_sq FROM ({_PG_GROUPS.format(source='old_rows')}) o "
+    f"WHERE d.day = o.day AND d.bin = o.bin; "
+    f"DELETE FROM {DAILY} WHERE n = 0; RETURN NULL; END $$",
+    f"CREATE FUNCTION {TABLE}_no_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "RAISE EXCEPTION 'the retrieval log is append-only: delete and re-log instead'; END $$",
+    f"CREATE TRIGGER {TABLE}_rollup_insert AFTER INSERT ON {TABLE} REFERENCING NEW TABLE AS "
+    f"new_rows FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_rollup_insert()",
+    f"CREATE TRIGGER {TABLE}_rollup_delete AFTER DELETE ON {TABLE} REFERENCING OLD TABLE AS "
+    f"old_rows FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_rollup_delete()",
+    f"CREATE TRIGGER {TABLE}_rollup_update BEFORE UPDATE ON {TABLE} "
+    f"FOR EACH ROW EXECUTE FUNCTION {TABLE}_no_update()",
+)
+
+_SQLITE_ROLLUP_READ = (
+    f"SELECT bin, SUM(n), TOTAL(total), TOTAL(total_sq) FROM {DAILY} "
+    "WHERE day >= ? AND day < ? GROUP BY bin"
+)
+
+
+def _sqlite_upgrade(execute: Any) -> None:
+    """Add the roll-up to a log without one (new, or written by an older version).
+
+    Runs inside the caller's write transaction, so the backfill and the triggers see the
+    same rows and no writer slips in between.
+    """
+    found = execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (DAILY,))
+    if found.fetchone() is not None:
+        return
+    for statement in _SQLITE_ROLLUP_DDL:
+        execute(statement)
+    execute(f"DROP INDEX IF EXISTS {_OLD_BIN_INDEX}")
+
+
+def _pieces(start: float, end: float) -> tuple[list[tuple[float, float]], tuple[int, int] | None]:
+    """Split ``[start, end)`` into whole UTC days (read from the roll-up) and the partial
+    days at either edge (read from the rows): ``(raw ranges, (first day, end day))``."""
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return [(start, end)], None
+    first = math.ceil(start / _DAY)
+    while first * _DAY < start:
+        first += 1
+    while (first - 1) * _DAY >= start:
+        first -= 1
+    last = math.floor(end / _DAY)
+    while last * _DAY > end:
+        last -= 1
+    while (last + 1) * _DAY <= end:
+        last += 1
+    if last <= first:
+        return [(start, end)], None
+    edges = [(start, float(first * _DAY)), (float(last * _DAY), end)]
+    return [(lo, hi) for lo, hi in edges if lo < hi], (first, last)
+
+
+def _rollup_rows(rows: Sequence[tuple[Any, ...]], low: float, high: float) -> list[tuple[Any, ...]]:
+    """Roll-up ``(bin, n, sum, sum of squares)`` rows in :func:`_period`'s shape (the range
+    guard is the bin: -1 and 1001 hold the out-of-range scores)."""
+    return [(int(k), n, float(t), float(t2), low, high) for k, n, t, t2 in rows]
 
 
 class SqliteStore:
@@ -145,7 +262,31 @@ class SqliteStore:
         elif not self._retry(self._has_table):
             self.close()
             raise RagopsError(f"the file holds no retrieval log (no table {TABLE})", path=path)
-        self._fast = bool(self._retry(self._has_bin_index))
+        elif not self._retry(lambda: self._has_table(DAILY)):
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Add the roll-up to a log an older version wrote, or fail with one line."""
+        try:
+            self._retry(lambda: self._write(lambda conn: _sqlite_upgrade(conn.execute)))
+        except RagopsError as exc:
+            self.close()
+            raise RagopsError(
+                f"cannot upgrade the log to the daily roll-up schema: {exc.__cause__ or exc}",
+                path=self.location,
+            ) from exc
+
+    def _write(self, body: Any) -> Any:
+        """Run ``body(conn)`` in one write transaction (BEGIN IMMEDIATE: the lock up front)."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = body(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -181,25 +322,24 @@ class SqliteStore:
                 raise RagopsError(f"drift database error: {exc}", path=self.location) from exc
 
     def _create_schema(self) -> None:
-        conn = self._connect()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, ts REAL NOT NULL, "
-            "query TEXT NOT NULL, top_score REAL NOT NULL, session_id TEXT NOT NULL)"
-        )
-        conn.execute(f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_ts_score ON {TABLE} (ts, top_score)")
-        # Built once on a log from an older version (a few seconds per million rows).
-        conn.execute(
-            f"CREATE INDEX IF NOT EXISTS {_BIN_INDEX} ON {TABLE} ({_BIN_SQL}, ts, top_score)"
-        )
+        self._connect().execute("PRAGMA journal_mode=WAL")  # not inside a transaction
 
-    def _has_table(self) -> bool:
+        def create(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, ts REAL NOT NULL, "
+                "query TEXT NOT NULL, top_score REAL NOT NULL, session_id TEXT NOT NULL)"
+            )
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_ts_score ON {TABLE} (ts, top_score)"
+            )
+            # Built once on a log from an older version (about 2 s per million rows).
+            _sqlite_upgrade(conn.execute)
+
+        self._write(create)
+
+    def _has_table(self, name: str = TABLE) -> bool:
         sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return self._connect().execute(sql, (TABLE,)).fetchone() is not None
-
-    def _has_bin_index(self) -> bool:
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
-        return self._connect().execute(sql, (_BIN_INDEX,)).fetchone() is not None
+        return self._connect().execute(sql, (name,)).fetchone() is not None
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Every read goes through here (one place to retry, and to observe in tests)."""
@@ -209,44 +349,28 @@ class SqliteStore:
     def insert(self, rows: Sequence[LogRow]) -> None:
         if not rows:
             return
-        conn = self._connect()
-
-        def write() -> None:
-            # BEGIN IMMEDIATE takes the write lock up front, so a batch never fails half-way
-            # on a lock upgrade; the busy timeout makes other writers wait their turn.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    f"INSERT INTO {TABLE} (ts, query, top_score, session_id) VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-        self._retry(write)
+        # BEGIN IMMEDIATE takes the write lock up front, so a batch never fails half-way
+        # on a lock upgrade; the busy timeout makes other writers wait their turn.
+        sql = f"INSERT INTO {TABLE} (ts, query, top_score, session_id) VALUES (?, ?, ?, ?)"
+        self._retry(lambda: self._write(lambda conn: conn.executemany(sql, rows)))
 
     def period_stats(
         self, start: float, end: float, bins: int, score_range: tuple[float, float]
     ) -> PeriodStats:
-        if self._fast and bins == _FAST_BINS and score_range == (0.0, 1.0):
-            ((lowest, highest),) = self._select(_FAST_LIMITS, ())
-            if lowest is not None and (lowest < 0 or highest > _FAST_BINS):
-                outside = [(-1, 1, 0.0, 0.0, -1.0, -1.0)]  # anywhere in the log: fail closed
-                return _period(outside, bins, score_range, self.location)
-            rows = []
-            for k, packed in self._select(_FAST_HISTOGRAM, (start, end)):
-                count, total, total_sq = packed.split()
-                rows.append((k, int(count), float(total), float(total_sq), 0.0, 1.0))
-            return _period(rows, bins, score_range, self.location)
         low, high = score_range
-        rows = self._select(
-            f"SELECT CAST((top_score - ?) * ? AS INTEGER), COUNT(*), TOTAL(top_score), "
-            "TOTAL(top_score * top_score), MIN(top_score), MAX(top_score) "
-            f"FROM {TABLE} WHERE ts >= ? AND ts < ? GROUP BY 1",
-            (low, bins / (high - low), start, end),
-        )
+        ranges: list[tuple[float, float]] = [(start, end)]
+        rows: list[tuple[Any, ...]] = []
+        if bins == ROLLUP_BINS and score_range == (0.0, 1.0):  # the default: the roll-up
+            ranges, days = _pieces(start, end)
+            if days is not None:
+                rows += _rollup_rows(self._select(_SQLITE_ROLLUP_READ, days), low, high)
+        for lo, hi in ranges:
+            rows += self._select(
+                f"SELECT CAST((top_score - ?) * ? AS INTEGER), COUNT(*), TOTAL(top_score), "
+                "TOTAL(top_score * top_score), MIN(top_score), MAX(top_score) "
+                f"FROM {TABLE} WHERE ts >= ? AND ts < ? GROUP BY 1",
+                (low, bins / (high - low), lo, hi),
+            )
         return _period(rows, bins, score_range, self.location)
 
     def day_stats(self, start: float, end: float) -> tuple[int, float]:
@@ -328,6 +452,18 @@ class SqlAlchemyStore:
             sa.Column("session_id", sa.Text(), nullable=False),
             sa.Index(f"ix_{TABLE}_ts_score", "ts", "top_score"),
         )
+        # Kept out of ``meta``: the roll-up is created with its triggers and backfill.
+        self._daily = sa.Table(
+            DAILY,
+            sa.MetaData(),
+            sa.Column("day", sa.BigInteger(), primary_key=True),
+            sa.Column("bin", sa.Integer(), primary_key=True),
+            sa.Column("n", sa.BigInteger(), nullable=False),
+            sa.Column("total", sa.Double(), nullable=False),
+            sa.Column("total_sq", sa.Double(), nullable=False),
+        )
+        #: Whether this backend keeps the daily roll-up (SQLite, PostgreSQL); others read rows.
+        self._rollup = self._engine.dialect.name in ("sqlite", "postgresql")
         try:
             if create:
                 self._create_schema(meta)
@@ -335,6 +471,14 @@ class SqlAlchemyStore:
                 raise RagopsError(
                     f"the database holds no retrieval log (no table {TABLE})", path=url
                 )
+            elif self._rollup and not sa.inspect(self._engine).has_table(DAILY):
+                try:
+                    self._create_schema(meta)
+                except sa.exc.SQLAlchemyError as exc:
+                    raise RagopsError(
+                        f"cannot upgrade the log to the daily roll-up schema: {_db_error(exc)}",
+                        path=url,
+                    ) from exc
         except sa.exc.SQLAlchemyError as exc:
             self._engine.dispose()
             raise RagopsError(
@@ -356,16 +500,36 @@ class SqlAlchemyStore:
                         # IF NOT EXISTS is not enough on PostgreSQL: concurrent creators fail
                         # on a duplicate key in pg_type, so serialise them.
                         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
+                    elif conn.dialect.name == "sqlite":
+                        # pysqlite runs DDL outside any transaction unless one is open: take
+                        # the write lock first, so the upgrade is all or nothing.
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
                     meta.create_all(conn, checkfirst=True)
+                    if self._rollup and not sa.inspect(conn).has_table(DAILY):
+                        self._add_rollup(conn)
                 return
             except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
                 # Another process created it between our check and our CREATE ("already
-                # exists"), or holds the SQLite write lock ("locked"): look again.
+                # exists"), or holds the SQLite write lock ("locked"): look again. (SQLite
+                # creators are serialised by the lock, so "already exists" there is final.)
                 text = str(getattr(exc, "orig", exc))
-                retry = "already exists" in text or "locked" in text or "duplicate" in text
+                raced = self._engine.dialect.name != "sqlite" and (
+                    "already exists" in text or "duplicate" in text
+                )
+                retry = raced or "locked" in text
                 if not retry or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+    def _add_rollup(self, conn: Any) -> None:
+        """Create the roll-up, its triggers and its backfill in the caller's transaction."""
+        if conn.dialect.name == "postgresql":
+            # Writers wait while the backfill reads: no row is counted twice or missed.
+            conn.exec_driver_sql(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
+            for statement in _PG_ROLLUP_DDL:
+                conn.exec_driver_sql(statement)
+        else:  # SQLite through SQLAlchemy: the same schema as the native store
+            _sqlite_upgrade(conn.exec_driver_sql)
 
     def _conn_engine(self) -> Any:
         if os.getpid() != self._pid:  # forked: never reuse the parent's pooled connections
@@ -400,6 +564,31 @@ class SqlAlchemyStore:
     ) -> PeriodStats:
         import sqlalchemy as sa
 
+        low, high = score_range
+        ranges: list[tuple[float, float]] = [(start, end)]
+        rows: list[tuple[Any, ...]] = []
+        if self._rollup and bins == ROLLUP_BINS and score_range == (0.0, 1.0):
+            ranges, days = _pieces(start, end)
+            if days is not None:
+                d = self._daily.c
+                stmt = (
+                    sa.select(
+                        d.bin, sa.func.sum(d.n), sa.func.sum(d.total), sa.func.sum(d.total_sq)
+                    )
+                    .where((d.day >= days[0]) & (d.day < days[1]))
+                    .group_by(d.bin)
+                )
+                rows += _rollup_rows(self._run(stmt), low, high)
+        for lo, hi in ranges:
+            rows += self._raw_bins(lo, hi, bins, score_range)
+        return _period(rows, bins, score_range, self.location)
+
+    def _raw_bins(
+        self, start: float, end: float, bins: int, score_range: tuple[float, float]
+    ) -> list[tuple[Any, ...]]:
+        """``(bin, count, sum, sum of squares, min, max)`` of the rows in ``[start, end)``."""
+        import sqlalchemy as sa
+
         t = self._table.c
         low, high = score_range
         scaled = (t.top_score - low) * (bins / (high - low))
@@ -418,7 +607,7 @@ class SqlAlchemyStore:
             columns += [sa.func.min(t.top_score), sa.func.max(t.top_score)]
         # Grouped by position: the bound parameters would make the repeated text differ.
         stmt = sa.select(*columns).where(self._between(start, end)).group_by(sa.text("1"))
-        rows = [
+        return [
             (
                 None if r[0] is None else int(r[0]),
                 r[1],
@@ -429,7 +618,6 @@ class SqlAlchemyStore:
             )
             for r in self._run(stmt)
         ]
-        return _period(rows, bins, score_range, self.location)
 
     def day_stats(self, start: float, end: float) -> tuple[int, float]:
         import sqlalchemy as sa

@@ -314,3 +314,37 @@ def copy_rows(dsn: str, rows: int, now: float, *, days: int = 37, seed: int = 0)
 def bulk_copy() -> Callable[..., None]:
     """:func:`copy_rows`, for tests (a fixture, since test modules cannot import conftest)."""
     return copy_rows
+
+
+def rollup_matches(conn: Any) -> int:
+    """Assert the daily roll-up equals the log's rows grouped by UTC day and score bin
+    (``conn``: a sqlite3 or psycopg connection); return the number of roll-up cells."""
+    import math
+
+    from pytest_ragops.drift.store import DAILY, TABLE
+
+    want: dict[tuple[int, int], list[float]] = {}
+    for ts, x in conn.execute(f"SELECT ts, top_score FROM {TABLE}").fetchall():
+        k = -1 if x < 0 else 1001 if x > 1 else math.floor(x * 1000.0)
+        cell = want.setdefault((math.floor(ts / 86400), k), [0, 0.0, 0.0])
+        cell[0] += 1
+        cell[1] += x
+        cell[2] += x * x
+    got = {
+        (int(day), int(k)): (int(n), float(t), float(t2))
+        for day, k, n, t, t2 in conn.execute(
+            f"SELECT day, bin, n, total, total_sq FROM {DAILY}"
+        ).fetchall()
+    }
+    assert got.keys() == want.keys()
+    for key, (n, total, total_sq) in want.items():
+        assert got[key][0] == n, key
+        assert math.isclose(got[key][1], total, rel_tol=1e-9, abs_tol=1e-12), key
+        assert math.isclose(got[key][2], total_sq, rel_tol=1e-9, abs_tol=1e-12), key
+    return len(got)
+
+
+@pytest.fixture
+def rollup_agrees() -> Callable[[Any], int]:
+    """:func:`rollup_matches`, for tests."""
+    return rollup_matches

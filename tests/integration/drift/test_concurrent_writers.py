@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def test_four_sqlite_writers_lose_nothing(
-    tmp_path: Path, concurrent_writers: Callable[[str, int, int], None]
+    tmp_path: Path,
+    concurrent_writers: Callable[[str, int, int], None],
+    rollup_agrees: Callable[[Any], int],
 ) -> None:
     db = str(tmp_path / "drift.db")
     RetrievalLog(db).close()  # create the schema once, as a deployment would
@@ -25,17 +27,23 @@ def test_four_sqlite_writers_lose_nothing(
     assert log.count() == 40_000
     conn = sqlite3.connect(db)
     distinct = conn.execute(f"SELECT COUNT(DISTINCT query) FROM {TABLE}").fetchone()[0]
-    conn.close()
     assert distinct == 40_000  # every row once: none lost, none written twice
+    assert rollup_agrees(conn) >= 100  # the roll-up counted each row once too
+    conn.close()
 
 
 def test_sqlalchemy_url_writers_lose_nothing(
-    tmp_path: Path, concurrent_writers: Callable[[str, int, int], None]
+    tmp_path: Path,
+    concurrent_writers: Callable[[str, int, int], None],
+    rollup_agrees: Callable[[Any], int],
 ) -> None:
     db = f"sqlite:///{tmp_path / 'drift.db'}"
     RetrievalLog(db).close()
     concurrent_writers(db, 4, 2_000)
-    assert RetrievalLog(db).count() == 8_000
+    with RetrievalLog(db) as log:
+        assert log.count() == 8_000
+    with sqlite3.connect(tmp_path / "drift.db") as conn:
+        assert rollup_agrees(conn) >= 100
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "sqlalchemy"])

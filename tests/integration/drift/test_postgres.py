@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import re
 import socket
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -275,6 +276,7 @@ def test_four_writers_on_a_new_database_lose_nothing(
     open_log: Opener,
     fresh_postgres_url: str,
     concurrent_writers: Callable[[str, int, int], None],
+    rollup_agrees: Callable[[Any], int],
 ) -> None:
     # No schema yet: the four workers race its creation as well as the writes.
     concurrent_writers(fresh_postgres_url, 4, 2_000)
@@ -284,4 +286,71 @@ def test_four_writers_on_a_new_database_lose_nothing(
         row = conn.execute(
             f"SELECT COUNT(DISTINCT query), COUNT(DISTINCT session_id) FROM {TABLE}"
         ).fetchone()
-    assert row == (8_000, 4)  # every row once: none lost, none written twice
+        assert row == (8_000, 4)  # every row once: none lost, none written twice
+        assert rollup_agrees(conn) >= 100  # and the roll-up counted each once (no deadlock)
+
+
+def test_rollup_follows_writers_prune_and_clear(
+    open_log: Opener,
+    fresh_postgres_url: str,
+    concurrent_writers: Callable[[str, int, int], None],
+    rollup_agrees: Callable[[Any], int],
+) -> None:
+    # Batches over many days and bins, a prune while four writers log, then a clear.
+    log = open_log(fresh_postgres_url)
+    now = datetime(2026, 3, 1, 13, 37, tzinfo=UTC)
+    simulate(log, days=12, queries_per_day=150, shift_day=8, seed=4, end=now)
+    dsn = _dsn(fresh_postgres_url)
+    pruned: list[int] = []
+    pruner = threading.Thread(target=lambda: pruned.append(_prune(fresh_postgres_url, now)))
+    pruner.start()  # its own log and connection, racing the writer processes
+    concurrent_writers(fresh_postgres_url, 4, 400)
+    pruner.join(120)
+    assert pruned
+    assert pruned[0] > 0
+    with psycopg.connect(dsn) as conn:
+        assert rollup_agrees(conn) > 1000
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute(f"UPDATE {TABLE} SET top_score = 0.1")
+    result = log.check_drift(now=now, window_days=4, baseline_days=7)
+    assert result["status"] == "drift"
+    remaining = log.count()
+    assert log.clear() == remaining
+    with psycopg.connect(dsn) as conn:
+        assert rollup_agrees(conn) == 0
+
+
+def _prune(url: str, now: datetime) -> int:
+    with RetrievalLog(url) as log:
+        return log.prune(10.4, now=now)  # mid-day: part of a day's roll-up goes
+
+
+def test_a_log_from_the_previous_version_is_upgraded(
+    open_log: Opener,
+    fresh_postgres_url: str,
+    rollup_agrees: Callable[[Any], int],
+    tmp_path: Path,
+) -> None:
+    dsn = _dsn(fresh_postgres_url)
+    with psycopg.connect(dsn) as conn:  # the table and index exactly as the old version made
+        conn.execute(
+            f"CREATE TABLE {TABLE} (id BIGSERIAL PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, "
+            "query TEXT NOT NULL, top_score DOUBLE PRECISION NOT NULL, session_id TEXT NOT NULL)"
+        )
+        conn.execute(f"CREATE INDEX ix_{TABLE}_ts_score ON {TABLE} (ts, top_score)")
+        conn.execute(
+            f"INSERT INTO {TABLE} (ts, query, top_score, session_id) "
+            "SELECT 1772000000 + i * 97.3, 'q', (i % 1001) / 1000.0, 's' "
+            "FROM generate_series(1, 5000) AS i"
+        )
+    log = open_log(fresh_postgres_url)
+    log.log("after the upgrade", 0.25, "s")
+    with psycopg.connect(dsn) as conn:
+        assert rollup_agrees(conn) > 1000
+    now = datetime.fromtimestamp(1772000000 + 5000 * 97.3, UTC)
+    lite = open_log(tmp_path / "same.db")
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(f"SELECT query, top_score, session_id, ts FROM {TABLE}").fetchall()
+    lite.log_many([(q, s, sid, datetime.fromtimestamp(t, UTC)) for q, s, sid, t in rows])
+    for window in (1, 2.5):
+        _same_numbers(log.check_drift(window, 2, now=now), lite.check_drift(window, 2, now=now))

@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 
 from pytest_ragops.drift import RetrievalLog
-from pytest_ragops.drift.store import TABLE, SqlAlchemyStore
+from pytest_ragops.drift.store import DAILY, TABLE, SqlAlchemyStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-NOW = datetime(2026, 3, 1, tzinfo=UTC)
+NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)  # mid-day: whole days and partial days
 ROWS = int(os.environ.get("RAGOPS_DRIFT_PG_ROWS", "1000000"))
 
 
@@ -57,11 +57,18 @@ def test_every_query_uses_the_time_index(
     log.drift_topics(now=NOW, score_threshold=0.3, limit=100)
     sa.event.remove(store._engine, "before_cursor_execute", record)
     assert len(seen) >= 40  # two checks, ~37 days, topics' reads
+    rollup_reads = 0
     with store._engine.connect() as conn:
         for statement, params in seen:
             plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
-            assert f"ix_{TABLE}_ts_score" in plan, (statement, plan)
             assert "Seq Scan" not in plan, (statement, plan)
+            if f" {DAILY} " in f" {statement} ":  # whole days: the roll-up's (day, bin) key
+                rollup_reads += 1
+                assert f"{DAILY}_pkey" in plan, (statement, plan)
+                assert "Index Cond: ((day >=" in plan, (statement, plan)
+            else:
+                assert f"ix_{TABLE}_ts_score" in plan, (statement, plan)
+    assert rollup_reads == 2  # the default check reads both periods' whole days there
 
 
 def test_bulk_loaded_log_is_checked_inside_the_database(
@@ -78,6 +85,8 @@ def test_bulk_loaded_log_is_checked_inside_the_database(
     with psycopg.connect(dsn) as conn:
         sql = f"SELECT COUNT(*), AVG(top_score) FROM {TABLE} WHERE ts >= %s AND ts < %s"
         want = [conn.execute(sql, bounds).fetchone() for bounds in ((recent, 2e9), (start, recent))]
+        # COPY fired the roll-up's statement trigger: every row counted once.
+        assert conn.execute(f"SELECT SUM(n) FROM {DAILY}").fetchone() == (ROWS,)
     assert want[0] is not None
     assert want[1] is not None
     assert result["recent_count"] == want[0][0]
