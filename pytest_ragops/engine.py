@@ -16,10 +16,8 @@ if TYPE_CHECKING:
     import pytest
 
     from pytest_ragops.gates import Gate, GateResult
-    from pytest_ragops.results import MetricSummary, Record
+    from pytest_ragops.results import Aggregates, Record, ScopeAggregates
     from pytest_ragops.settings import Settings
-
-    Aggregates = tuple[dict[str, float | None], dict[str, MetricSummary]]
 
 __all__ = [
     "build_final_report",
@@ -100,37 +98,47 @@ def marker_gates(item: pytest.Item) -> list[Gate]:
 
 def check_test_gates(
     item: pytest.Item, records: Sequence[Record]
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Outcomes of the item's marker gates, and a failure message when any failed."""
+) -> tuple[list[dict[str, Any]], str | None, Aggregates | None]:
+    """Outcomes of the item's marker gates, a failure message when any failed, and the
+    test's aggregates when gating computed them (the report reuses them)."""
+    from pytest_ragops import results
     from pytest_ragops.gates import evaluate_gates
 
     gates = marker_gates(item)
     if not gates:
-        return [], None
-    outcomes = evaluate_gates(gates, records, scope=item.nodeid)
+        return [], None, None
+    aggregates = results.aggregate(records)
+    outcomes = evaluate_gates(gates, records, scope=item.nodeid, aggregates=aggregates)
     failed = [o for o in outcomes if not o.passed]
     if not failed:
-        return [o.to_dict() for o in outcomes], None
+        return [o.to_dict() for o in outcomes], None, aggregates
     lines = [f"ragops gate {o.gate.describe()} failed: {o.reason}" for o in failed]
-    return [o.to_dict() for o in outcomes], "\n".join(lines)
+    return [o.to_dict() for o in outcomes], "\n".join(lines), aggregates
 
 
 def gate_suite(
-    settings: Settings, records_by_test: Mapping[str, Sequence[Record]]
-) -> tuple[list[Record], Aggregates, list[GateResult]]:
-    """All records in test order, their suite aggregates (computed once) and gates."""
+    settings: Settings,
+    records_by_test: Mapping[str, Sequence[Record]],
+    known_tests: Mapping[str, Aggregates] | None = None,
+) -> tuple[list[Record], ScopeAggregates, list[GateResult]]:
+    """All records in test order, every scope's aggregates (computed once: the gates,
+    the terminal table, the JSON and the Markdown all read these) and the suite gates.
+
+    ``known_tests``: aggregates the marker gates already computed, per test.
+    """
     from pytest_ragops.gates import evaluate_gates
-    from pytest_ragops.results import aggregate
+    from pytest_ragops.results import aggregate_scopes
 
     records = [r for test in sorted(records_by_test) for r in records_by_test[test]]
-    aggregates = aggregate(records)
-    return records, aggregates, evaluate_gates(settings.thresholds, records, aggregates=aggregates)
+    scopes = aggregate_scopes(records, known_tests)
+    gates = evaluate_gates(settings.thresholds, records, aggregates=scopes.suite)
+    return records, scopes, gates
 
 
 def build_final_report(
     settings: Settings,
     records: Sequence[Record],
-    aggregates: Aggregates,
+    scopes: ScopeAggregates,
     suite: Sequence[GateResult],
     test_gates: Sequence[dict[str, Any]],
     baseline: Mapping[str, Any] | None,
@@ -152,7 +160,7 @@ def build_final_report(
         run=info,
         baseline=baseline,
         baseline_path=None if settings.baseline is None else str(settings.baseline),
-        aggregates=aggregates,
+        scopes=scopes,
         judge_info=judge_info,
     )
     report["gates"].extend(sorted(test_gates, key=lambda g: (g["scope"], g["key"])))

@@ -225,6 +225,9 @@ class RagopsPlugin:
         self.problems: list[str] = []
         self.usage_errors: list[str] = []
         self._gated: tuple[Any, ...] | None = None
+        #: node id → (records count, aggregates) computed for its marker gates, reused
+        #: by the report while the test's records are still those.
+        self.test_aggregates: dict[str, tuple[int, Any]] = {}
         if not self.is_worker:
             check_writable(settings.report, "--ragops-report")
             check_writable(settings.markdown, "--ragops-markdown")
@@ -293,6 +296,7 @@ class RagopsPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Each attempt starts clean: with pytest-rerunfailures only the last one counts."""
         self.records.setdefault(item.nodeid, []).clear()
+        self.test_aggregates.pop(item.nodeid, None)
         self.test_gates[:] = [g for g in self.test_gates if g["scope"] != item.nodeid]
 
     @pytest.hookimpl(wrapper=True)
@@ -300,7 +304,10 @@ class RagopsPlugin:
         result = yield
         from pytest_ragops.engine import check_test_gates
 
-        outcomes, failure = check_test_gates(item, self.records.get(item.nodeid, []))
+        records = self.records.get(item.nodeid, [])
+        outcomes, failure, aggregates = check_test_gates(item, records)
+        if aggregates is not None:
+            self.test_aggregates[item.nodeid] = (len(records), aggregates)
         self.test_gates.extend(outcomes)
         if failure:
             pytest.fail(failure, pytrace=False)
@@ -342,8 +349,13 @@ class RagopsPlugin:
     def _gate(self, session: pytest.Session) -> None:
         from pytest_ragops.engine import gate_suite
 
-        records, aggregates, self.suite_gates = gate_suite(self.settings, self.records)
-        self._gated = (records, aggregates)
+        known = {
+            test: aggregates
+            for test, (count, aggregates) in self.test_aggregates.items()
+            if len(self.records.get(test, ())) == count
+        }
+        records, scopes, self.suite_gates = gate_suite(self.settings, self.records, known)
+        self._gated = (records, scopes)
         if any(not g.passed for g in self.suite_gates) or self.lost_workers:
             # pytest_sessionfinish is too late to change testsfailed (as in pytest-cov).
             session.testsfailed += 1
@@ -372,11 +384,11 @@ class RagopsPlugin:
         from pytest_ragops.engine import build_final_report, write_reports
 
         assert self._gated is not None
-        records, aggregates = self._gated
+        records, scopes = self._gated
         judge = self.session.judge
         try:
             self.report = build_final_report(
-                self.settings, records, aggregates, self.suite_gates, self.test_gates,
+                self.settings, records, scopes, self.suite_gates, self.test_gates,
                 self.baseline, self.run_info,
                 judge_info=None if judge is None else judge.report_info(),
                 exitstatus=exitstatus, outcomes=self.outcomes,

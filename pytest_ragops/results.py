@@ -27,9 +27,12 @@ __all__ = [
     "EvalResult",
     "MetricSummary",
     "Record",
+    "ScopeAggregates",
     "ScoreDict",
     "aggregate",
+    "aggregate_scopes",
     "bootstrap_ci",
+    "bootstrap_cis",
     "check_number",
     "check_usage",
     "score_dict",
@@ -197,8 +200,31 @@ class Record:
         costs = [s.get("cost_usd") for s in self.scores.values() if s.get("cost_usd") is not None]
         return math.fsum(c for c in costs if c is not None) if costs else None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (only builtins), for xdist and report.json."""
+    def to_dict(self, *, share: bool = False) -> dict[str, Any]:
+        """Plain-JSON form (only builtins), for xdist and report.json.
+
+        ``share=True`` reuses the record's own score dicts, context list and usage instead
+        of copying them (for a report that is written and read, not edited).
+        """
+        if share:
+            return {
+                "test_id": self.test_id,
+                "case_id": self.case_id,
+                "variant": self.variant,
+                "prompt": self.prompt,
+                "question": self.question,
+                "answer": self.answer,
+                "contexts": self.contexts,
+                "reference": self.reference,
+                "scores": self.scores,
+                "cost_usd": self.cost_usd,
+                "cost_error": self.cost_error,
+                "usage": self.usage,
+                "model": self.model,
+                "latency_s": self.latency_s,
+                "error": self.error,
+                "ordinal": self.ordinal,
+            }
         return {
             "test_id": self.test_id,
             "case_id": self.case_id,
@@ -285,58 +311,103 @@ def bootstrap_ci(
     *,
     groups: Sequence[str] | None = None,
 ) -> tuple[float, float] | None:
-    """Seeded bootstrap interval of the mean, resampling whole cases (scipy, BCa).
+    """Seeded bootstrap interval of the mean, resampling whole cases (BCa).
 
     ``groups`` names each value's case: a case's records (its variants, its repeats)
     move together, because they are not independent samples. The statistic is the
     mean over all records of the drawn cases. BCa where it is defined, else the
-    percentile interval; None below two cases. The seed is fixed, so a report is
-    reproducible from its records; resamples are drawn in batches to bound memory.
+    percentile interval; None below two cases. See :func:`bootstrap_cis`.
     """
+    return bootstrap_cis([(values, groups)], confidence)[0]
+
+
+def _case_sums(
+    values: Sequence[float], groups: Sequence[str] | None
+) -> tuple[list[float], list[float]]:
+    """Per case (in first-seen order): the sum of its values and how many there are."""
     if groups is None:
-        groups = [str(i) for i in range(len(values))]
+        return [float(v) for v in values], [1.0] * len(values)
     sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}
     for v, g in zip(values, groups, strict=True):
         sums[g] = sums.get(g, 0.0) + v
-        counts[g] = counts.get(g, 0) + 1
-    if len(sums) < 2:
-        return None
-    if min(values) == max(values):
-        return (values[0], values[0])
-    import warnings
+        counts[g] = counts.get(g, 0.0) + 1.0
+    return list(sums.values()), list(counts.values())
 
+
+def bootstrap_cis(
+    samples: Sequence[tuple[Sequence[float], Sequence[str] | None]],
+    confidence: float = 0.95,
+) -> list[tuple[float, float] | None]:
+    """:func:`bootstrap_ci` of several ``(values, groups)`` samples, sharing the resamples.
+
+    The resampled case indices are what scipy's ``bootstrap(paired=True, batch=...)``
+    draws from the same seed: ``BOOTSTRAP_BATCH`` rows of ``n`` indices at a time, so
+    memory is bounded by ``BOOTSTRAP_BATCH * n`` whatever the number of resamples, and
+    samples with the same number of cases share one draw (the metrics of one scope).
+    Each interval depends only on its own sample and the fixed seed: the same on every
+    run and machine, whichever other samples are passed with it. The jackknife behind
+    the BCa acceleration is computed in closed form (leave one case out of the sums),
+    O(n) instead of scipy's O(n^2). ``tests/unit/test_results.py`` checks the result
+    against ``scipy.stats.bootstrap``.
+    """
     import numpy as np
-    from scipy.stats import bootstrap
+    from scipy.special import ndtr, ndtri
 
-    s = np.fromiter(sums.values(), dtype=float, count=len(sums))
-    c = np.fromiter(counts.values(), dtype=float, count=len(counts))
+    out: list[tuple[float, float] | None] = [None] * len(samples)
+    by_n: dict[int, list[tuple[int, Any, Any]]] = {}
+    for k, (values, groups) in enumerate(samples):
+        sums, counts = _case_sums(values, groups)
+        if len(sums) < 2:
+            continue
+        if min(values) == max(values):
+            out[k] = (float(values[0]), float(values[0]))
+            continue
+        s = np.asarray(sums, dtype=float)
+        c = np.asarray(counts, dtype=float)
+        by_n.setdefault(len(s), []).append((k, s, c))
+    alpha = (1 - confidence) / 2
+    for n, items in by_n.items():
+        rng = np.random.default_rng(BOOTSTRAP_SEED)
+        dists = [np.empty(BOOTSTRAP_RESAMPLES) for _ in items]
+        for start in range(0, BOOTSTRAP_RESAMPLES, BOOTSTRAP_BATCH):
+            size = min(BOOTSTRAP_BATCH, BOOTSTRAP_RESAMPLES - start)
+            idx = rng.integers(0, n, (size, n))
+            for dist, (_, s, c) in zip(dists, items, strict=True):
+                num = np.take(s, idx).sum(axis=-1)
+                # Equal counts sum exactly to n * count: skip that gather.
+                den = float(c[0]) * n if c.min() == c.max() else np.take(c, idx).sum(axis=-1)
+                dist[start : start + size] = num / den
+        for dist, (k, s, c) in zip(dists, items, strict=True):
+            out[k] = _bca(dist, s, c, alpha, np, ndtr, ndtri)
+    return out
 
-    def ratio(a: Any, b: Any, axis: int = -1) -> Any:
-        return np.sum(a, axis=axis) / np.sum(b, axis=axis)
 
-    for method in ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # degenerate BCa falls back to percentile
-            res = bootstrap(
-                (s, c),
-                ratio,
-                paired=True,
-                n_resamples=BOOTSTRAP_RESAMPLES,
-                batch=BOOTSTRAP_BATCH,
-                confidence_level=confidence,
-                method=method,
-                rng=np.random.default_rng(BOOTSTRAP_SEED),
-                vectorized=True,
-            )
-        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if math.isfinite(low) and math.isfinite(high):
-            return (low, high)
+def _bca(dist: Any, s: Any, c: Any, alpha: float, np: Any, ndtr: Any, ndtri: Any) -> Any:
+    """BCa interval from a bootstrap distribution (Efron & Tibshirani 14.3, as scipy),
+    else the percentile interval; None when neither is finite."""
+    total_s, total_c = float(np.sum(s)), float(np.sum(c))
+    theta = total_s / total_c
+    below = np.count_nonzero(dist < theta) + np.count_nonzero(dist <= theta)
+    n = float(len(s))
+    with np.errstate(all="ignore"):
+        z0 = ndtri(below / (2 * len(dist)))
+        jack = (total_s - s) / (total_c - c)
+        u = (n - 1) * (jack.mean() - jack)
+        a = (np.sum(u**3) / n**3) / 6 / (np.sum(u**2) / n**2) ** 1.5
+        z = float(ndtri(alpha))
+        lo = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+        hi = ndtr(z0 + (z0 - z) / (1 - a * (z0 - z)))
+    for q in ((lo, hi), (alpha, 1 - alpha)):
+        if all(np.isfinite(q)):
+            low, high = (float(x) for x in np.quantile(dist, q))
+            if math.isfinite(low) and math.isfinite(high):
+                return (low, high)
     return None
 
 
-def summarize(metric: str, records: Sequence[Record], *, intervals: bool = True) -> MetricSummary:
-    """Summarise ``metric`` over ``records``; missing values are counted, not imputed."""
+def _values(metric: str, records: Sequence[Record]) -> tuple[list[float], list[str], int]:
+    """The metric's values, their cases and how many records it does not apply to."""
     values: list[float] = []
     groups: list[str] = []
     not_applicable = 0
@@ -348,18 +419,27 @@ def summarize(metric: str, records: Sequence[Record], *, intervals: bool = True)
         if v is not None:
             values.append(v)
             groups.append(r.case_key())
-    missing = len(records) - not_applicable - len(values)
-    cases = len(set(groups))
+    return values, groups, not_applicable
+
+
+def _summary(
+    metric: str,
+    n: int,
+    values: list[float],
+    groups: list[str],
+    not_applicable: int,
+    ci: tuple[float, float] | None,
+) -> MetricSummary:
+    missing = n - not_applicable - len(values)
     if not values:
         return MetricSummary(
-            metric, len(records), missing, mean=None, ci_low=None, ci_high=None, minimum=None,
+            metric, n, missing, mean=None, ci_low=None, ci_high=None, minimum=None,
             p50=None, p95=None, maximum=None, total=None, not_applicable=not_applicable, cases=0,
         )  # fmt: skip
     ordered = sorted(values)
-    ci = bootstrap_ci(values, groups=groups) if intervals else None
     return MetricSummary(
         metric=metric,
-        n=len(records),
+        n=n,
         missing=missing,
         mean=math.fsum(values) / len(values),
         ci_low=None if ci is None else ci[0],
@@ -370,8 +450,15 @@ def summarize(metric: str, records: Sequence[Record], *, intervals: bool = True)
         maximum=ordered[-1],
         total=math.fsum(values),
         not_applicable=not_applicable,
-        cases=cases,
+        cases=len(set(groups)),
     )
+
+
+def summarize(metric: str, records: Sequence[Record], *, intervals: bool = True) -> MetricSummary:
+    """Summarise ``metric`` over ``records``; missing values are counted, not imputed."""
+    values, groups, not_applicable = _values(metric, records)
+    ci = bootstrap_ci(values, groups=groups) if intervals and values else None
+    return _summary(metric, len(records), values, groups, not_applicable, ci)
 
 
 def metrics_present(records: Iterable[Record]) -> list[str]:
@@ -411,9 +498,15 @@ def aggregate(
     """
     out: dict[str, float | None] = {}
     summaries: dict[str, MetricSummary] = {}
-    for metric in metrics_present(records):
-        quality = metric not in ("cost_usd", "latency_s")
-        s = summarize(metric, records, intervals=quality)
+    present = metrics_present(records)
+    collected = {m: _values(m, records) for m in present}
+    # Intervals only for quality metrics (reported and gated); one shared resampling.
+    quality = [m for m in present if m not in ("cost_usd", "latency_s") and collected[m][0]]
+    cis = dict(zip(quality, bootstrap_cis([collected[m][:2] for m in quality]), strict=True))
+    for metric in present:
+        values, groups, not_applicable = collected[metric]
+        ci = cis.get(metric)
+        s = _summary(metric, len(records), values, groups, not_applicable, ci)
         summaries[metric] = s
         if metric == "cost_usd":
             known = s.missing == 0 and s.total is not None
@@ -442,6 +535,44 @@ def aggregate(
     out["pass_rate"] = sum(r.passed() for r in records) / n if n else None
     out["error_rate"] = sum(r.error is not None for r in records) / n if n else None
     return out, summaries
+
+
+#: What :func:`aggregate` returns: aggregate name → value, and metric → summary.
+Aggregates = tuple[dict[str, float | None], dict[str, MetricSummary]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeAggregates:
+    """Every scope's aggregates, computed once and shared by gates and every report."""
+
+    suite: Aggregates
+    variants: dict[str, Aggregates]
+    tests: dict[str, Aggregates]
+
+
+def aggregate_scopes(
+    records: Sequence[Record],
+    known_tests: Mapping[str, Aggregates] | None = None,
+    *,
+    suite: Aggregates | None = None,
+) -> ScopeAggregates:
+    """:func:`aggregate` over the suite, each variant (sorted) and each test (sorted).
+
+    ``known_tests`` are test aggregates already computed over exactly that test's records
+    (for its marker gates), ``suite`` the suite's: they are reused, not computed again.
+    """
+    by_variant: dict[str, list[Record]] = {}
+    by_test: dict[str, list[Record]] = {}
+    for r in records:
+        if r.variant is not None:
+            by_variant.setdefault(r.variant, []).append(r)
+        by_test.setdefault(r.test_id, []).append(r)
+    known = known_tests or {}
+    return ScopeAggregates(
+        suite=aggregate(records) if suite is None else suite,
+        variants={v: aggregate(by_variant[v]) for v in sorted(by_variant)},
+        tests={t: known[t] if t in known else aggregate(by_test[t]) for t in sorted(by_test)},
+    )
 
 
 @dataclass(slots=True)

@@ -12,18 +12,17 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from pytest_ragops import results
 from pytest_ragops.errors import RagopsError
-from pytest_ragops.results import Record, aggregate
+from pytest_ragops.results import Record
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from pytest_ragops.gates import GateResult
-    from pytest_ragops.results import MetricSummary
-
-    Aggregates = tuple[dict[str, float | None], dict[str, MetricSummary]]
+    from pytest_ragops.results import Aggregates, ScopeAggregates
 
 __all__ = [
     "REPORT_VERSION",
@@ -31,6 +30,7 @@ __all__ = [
     "compare_reports",
     "finalize_report",
     "load_report",
+    "stream_report",
     "write_report",
     "write_text_atomic",
 ]
@@ -46,7 +46,7 @@ SPREAD_BOUND = 0.2
 def _summary_dict(
     records: Sequence[Record], aggregates: Aggregates | None = None
 ) -> dict[str, Any]:
-    values, summaries = aggregates if aggregates is not None else aggregate(records)
+    values, summaries = aggregates if aggregates is not None else results.aggregate(records)
     out: dict[str, Any] = {
         "metrics": values,
         "intervals": {
@@ -91,17 +91,25 @@ def build_report(
     baseline_path: str | None = None,
     aggregates: Aggregates | None = None,
     judge_info: Mapping[str, Any] | None = None,
+    scopes: ScopeAggregates | None = None,
 ) -> dict[str, Any]:
     """Assemble the report dict (only builtins) from records and gate outcomes.
 
-    ``summary.passed`` here covers the gates only; :func:`finalize_report` folds in
-    pytest's outcome once the session is over.
+    ``scopes`` are the aggregates the gates used (suite, variants, tests): passed in,
+    nothing is aggregated again. ``summary.passed`` here covers the gates only;
+    :func:`finalize_report` folds in pytest's outcome once the session is over.
     """
     from pytest_ragops import __version__
 
-    suite = _summary_dict(records, aggregates)
-    variants = sorted({r.variant for r in records if r.variant is not None})
-    tests = sorted({r.test_id for r in records})
+    if scopes is None:
+        scopes = results.aggregate_scopes(records, suite=aggregates)
+    by_variant: dict[str, list[Record]] = {}
+    by_test: dict[str, list[Record]] = {}
+    for r in records:
+        if r.variant is not None:
+            by_variant.setdefault(r.variant, []).append(r)
+        by_test.setdefault(r.test_id, []).append(r)
+    suite = _summary_dict(records, scopes.suite)
     prompts = {r.variant: dict(r.prompt) for r in records if r.variant is not None and r.prompt}
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
@@ -121,10 +129,14 @@ def build_report(
             "passed": all(g.passed for g in gates),
         },
         **suite,
-        "variants": {v: _summary_dict([r for r in records if r.variant == v]) for v in variants},
-        "tests": {t: _summary_dict([r for r in records if r.test_id == t]) for t in tests},
+        "variants": {
+            v: _summary_dict(by_variant[v], scopes.variants[v]) for v in sorted(by_variant)
+        },
+        "tests": {t: _summary_dict(by_test[t], scopes.tests[t]) for t in sorted(by_test)},
         "gates": [g.to_dict() for g in gates],
-        "records": [r.to_dict() for r in records],
+        # Shares the records' score dicts and context lists: a second deep copy of
+        # 20,000 records is tens of MB for nothing (the report is read, not edited).
+        "records": [r.to_dict(share=True) for r in records],
         "baseline": None,
     }
     if baseline is not None:
@@ -257,19 +269,49 @@ def compare_reports(
 
 
 def write_report(report: Mapping[str, Any], path: Path) -> None:
-    """Write JSON atomically: a temporary file in the same directory, then ``os.replace``."""
-    write_text_atomic(json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n", path)
+    """Write the JSON report atomically and streaming, one record at a time.
+
+    The summary keys are indented as ``json.dumps(indent=2, sort_keys=True)`` would; each
+    record is one compact line. The whole report is never held as text: at 20,000 records
+    with 5 KB of contexts each that text alone was a few hundred MB.
+    """
+    _write_atomic(path, lambda fh: stream_report(report, fh))
+
+
+def stream_report(report: Mapping[str, Any], fh: IO[str]) -> None:
+    """Encode ``report`` to ``fh`` piece by piece (NaN and infinities are refused)."""
+    keys = sorted(report)
+    fh.write("{")
+    for n, key in enumerate(keys):
+        fh.write(",\n  " if n else "\n  ")
+        fh.write(json.dumps(str(key)) + ": ")
+        value = report[key]
+        if key == "records" and isinstance(value, list) and value:
+            fh.write("[")
+            for i, rec in enumerate(value):
+                fh.write(",\n    " if i else "\n    ")
+                fh.write(json.dumps(rec, sort_keys=True, allow_nan=False, separators=(",", ":")))
+            fh.write("\n  ]")
+        else:
+            text = json.dumps(value, indent=2, sort_keys=True, allow_nan=False)
+            fh.write(text.replace("\n", "\n  "))  # JSON text has no raw newline in strings
+    fh.write("\n}\n" if keys else "}\n")
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write ``text`` to ``path`` atomically, so a reader never sees half a report."""
+    _write_atomic(path, lambda fh: fh.write(text))
+
+
+def _write_atomic(path: Path, write: Callable[[IO[str]], object]) -> None:
+    """Call ``write`` on a temporary file in ``path``'s directory, then ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         # mkstemp makes the file 0600; a report is an ordinary file (0644 under umask 022).
         os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20) as fh:
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -14,7 +14,9 @@ from pytest_ragops.report.model import (
     REPORT_VERSION,
     build_report,
     compare_reports,
+    finalize_report,
     load_report,
+    stream_report,
     write_report,
     write_text_atomic,
 )
@@ -274,8 +276,12 @@ def test_write_report_sorted_valid_json_and_loadable(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "dir" / "report.json"
     write_report(report, path)
     text = path.read_text(encoding="utf-8")
-    assert text == json.dumps(report, indent=2, sort_keys=True) + "\n"
+    assert json.loads(text) == json.loads(json.dumps(report))
     assert list(json.loads(text)) == sorted(report)
+    # The summary reads as before (indented); each record is one line.
+    assert '\n  "metrics": {\n    "' in text
+    lines = text.splitlines()
+    assert sum(line.startswith('    {"answer":') for line in lines) == len(report["records"])
     assert load_report(path) == report
     assert os.listdir(path.parent) == ["report.json"]  # no temporary file left behind
 
@@ -423,3 +429,50 @@ def test_load_good_and_compare_with_it(tmp_path: Path) -> None:
     assert base == GOOD
     current = _report([_rec("c", 0.25)])
     assert compare_reports(base, current)["deltas"]["faithfulness_mean"] == -0.25
+
+
+class _Writes:
+    """A text sink that keeps only the size of each write."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.sizes.append(len(text))
+        self.parts.append(text)
+        return len(text)
+
+
+def test_stream_report_never_encodes_the_records_at_once() -> None:
+    records = [_rec(f"c{i}", 0.5) for i in range(50)]
+    for r in records:
+        r.contexts = ["x" * 2000]
+    report = _report(records)
+    sink = _Writes()
+    stream_report(report, sink)  # type: ignore[arg-type]
+    whole = json.dumps(report)
+    assert json.loads("".join(sink.parts)) == json.loads(whole)
+    one_record = len(json.dumps(report["records"][0]))
+    # No piece holds more than one record: the text of all 50 never exists at once.
+    assert max(sink.sizes) < 2 * one_record < len(whole) // 10
+
+
+def test_streamed_report_matches_the_schema_and_loads(tmp_path: Path) -> None:
+    import jsonschema
+
+    from pytest_ragops.report.model import __file__ as model_file
+
+    report = finalize_report(_report(), exitstatus=0, outcomes={"passed": 1})
+    path = tmp_path / "report.json"
+    write_report(report, path)
+    schema = json.loads((Path(model_file).parent.parent / "report.schema.json").read_text())
+    jsonschema.validate(json.loads(path.read_text()), schema)
+    assert load_report(path) == json.loads(json.dumps(report))
+
+
+def test_stream_report_of_empty_records_and_empty_report() -> None:
+    for report in ({}, {"records": [], "version": 1}):
+        sink = _Writes()
+        stream_report(report, sink)  # type: ignore[arg-type]
+        assert json.loads("".join(sink.parts)) == report
