@@ -34,6 +34,7 @@ _SKIP_REASON = "ragops eval test: run with --ragops-eval"
 _WORKER_KEY = "ragops_records"
 _WORKER_GATES_KEY = "ragops_test_gates"
 _WORKER_USAGE_KEY = "ragops_usage_error"
+_WORKER_PROBLEMS_KEY = "ragops_problems"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -323,17 +324,28 @@ class RagopsPlugin:
     # -- xdist -----------------------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
-        from pytest_ragops.results import Record
+        from pytest_ragops.results import Record, decode_records
 
         output = getattr(node, "workeroutput", None) or {}
+        worker = str(getattr(node.gateway, "id", node))
         if _WORKER_KEY not in output:
-            self.lost_workers.append(str(getattr(node.gateway, "id", node)))
+            self.lost_workers.append(worker)
             return
         for message in output.get(_WORKER_USAGE_KEY, []):
             if message not in self.usage_errors:
                 self.usage_errors.append(message)
-        for data in output[_WORKER_KEY]:
+        self.problems.extend(f"worker {worker}: {p}" for p in output.get(_WORKER_PROBLEMS_KEY, []))
+        # Taken out of the node's output and dropped one by one as they become records:
+        # the controller never holds a worker's records twice.
+        try:
+            received = decode_records(output.pop(_WORKER_KEY))
+        except Exception as exc:  # noqa: BLE001 - a garbled payload is a lost worker, not a crash
+            self.problems.append(f"worker {worker} sent unreadable records: {exc}")
+            self.lost_workers.append(worker)
+            return
+        for i, data in enumerate(received):
             rec = Record.from_dict(data)
+            received[i] = None
             self.records.setdefault(rec.test_id, []).append(rec)
         self.test_gates.extend(output.get(_WORKER_GATES_KEY, []))
 
@@ -356,7 +368,8 @@ class RagopsPlugin:
         }
         records, scopes, self.suite_gates = gate_suite(self.settings, self.records, known)
         self._gated = (records, scopes)
-        if any(not g.passed for g in self.suite_gates) or self.lost_workers:
+        self.problems.extend(scopes.problems)
+        if any(not g.passed for g in self.suite_gates) or self.lost_workers or scopes.problems:
             # pytest_sessionfinish is too late to change testsfailed (as in pytest-cov).
             session.testsfailed += 1
 
@@ -365,11 +378,16 @@ class RagopsPlugin:
         self.problems.extend(self.session.close())
         if self.is_worker:
             workeroutput: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
-            workeroutput[_WORKER_KEY] = [
-                r.to_dict() for recs in self.records.values() for r in recs
-            ]
+            from pytest_ragops.columns import Columns
+            from pytest_ragops.results import encode_records
+
+            mine = [r for recs in self.records.values() for r in recs]
+            # Numbers orjson would turn into null are named here and fail the run there.
+            self.problems.extend(Columns(mine).problems)
+            workeroutput[_WORKER_KEY] = encode_records(mine)
             workeroutput[_WORKER_GATES_KEY] = self.test_gates
             workeroutput[_WORKER_USAGE_KEY] = self.usage_errors
+            workeroutput[_WORKER_PROBLEMS_KEY] = self.problems
             return
         if self.usage_errors:
             for message in self.usage_errors:

@@ -35,17 +35,14 @@ __all__ = [
     "bootstrap_cis",
     "check_number",
     "check_usage",
+    "decode_records",
+    "encode_records",
     "score_dict",
     "summarize",
 ]
 
 #: A record "passes" when each of its quality scores is at least this.
 PASS_SCORE = 0.5
-#: Bootstrap settings: fixed so the same records always give the same interval.
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20240527
-#: Resamples computed at once: bounds the bootstrap's memory whatever the number of cases.
-BOOTSTRAP_BATCH = 250
 #: Fewest distinct cases for a ``*_ci_low``/``*_ci_high`` gate: below it an interval says
 #: too little to gate on, and the gate fails with that reason.
 MIN_CI_CASES = 10
@@ -273,6 +270,35 @@ class Record:
         )
 
 
+def encode_records(records: Iterable[Record]) -> bytes:
+    """Records as one JSON array (UTF-8), for an xdist worker's output.
+
+    One bytes object crosses execnet's channel instead of every record's dicts and
+    strings, which its pure-Python serialiser walks one by one (seconds at 20,000
+    records). orjson would write a NaN as null: check the records first (the worker
+    sends :attr:`pytest_ragops.columns.Columns.problems` along).
+    """
+    import orjson
+
+    dicts = [r.to_dict(share=True) for r in records]
+    try:
+        return orjson.dumps(dicts)
+    except TypeError:  # a type orjson does not know (a float subclass, ...)
+        import json
+
+        return json.dumps(dicts, allow_nan=False).encode()
+
+
+def decode_records(payload: bytes) -> list[Any]:
+    """The record dicts of :func:`encode_records` (validated by :meth:`Record.from_dict`)."""
+    import orjson
+
+    data = orjson.loads(payload)
+    if not isinstance(data, list):
+        raise RagopsError("worker records must be a JSON array")
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class MetricSummary:
     """One metric over a set of records."""
@@ -293,6 +319,9 @@ class MetricSummary:
     not_applicable: int = 0
     #: Distinct cases behind the values (the bootstrap's unit).
     cases: int = 0
+    #: With judge repeats: the mean and largest spread between a case's repeats.
+    spread_mean: float | None = None
+    spread_max: float | None = None
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -316,94 +345,33 @@ def bootstrap_ci(
     ``groups`` names each value's case: a case's records (its variants, its repeats)
     move together, because they are not independent samples. The statistic is the
     mean over all records of the drawn cases. BCa where it is defined, else the
-    percentile interval; None below two cases. See :func:`bootstrap_cis`.
+    percentile interval; None below two cases. See :mod:`pytest_ragops.bootstrap`.
     """
     return bootstrap_cis([(values, groups)], confidence)[0]
-
-
-def _case_sums(
-    values: Sequence[float], groups: Sequence[str] | None
-) -> tuple[list[float], list[float]]:
-    """Per case (in first-seen order): the sum of its values and how many there are."""
-    if groups is None:
-        return [float(v) for v in values], [1.0] * len(values)
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    for v, g in zip(values, groups, strict=True):
-        sums[g] = sums.get(g, 0.0) + v
-        counts[g] = counts.get(g, 0.0) + 1.0
-    return list(sums.values()), list(counts.values())
 
 
 def bootstrap_cis(
     samples: Sequence[tuple[Sequence[float], Sequence[str] | None]],
     confidence: float = 0.95,
 ) -> list[tuple[float, float] | None]:
-    """:func:`bootstrap_ci` of several ``(values, groups)`` samples, sharing the resamples.
-
-    The resampled case indices are what scipy's ``bootstrap(paired=True, batch=...)``
-    draws from the same seed: ``BOOTSTRAP_BATCH`` rows of ``n`` indices at a time, so
-    memory is bounded by ``BOOTSTRAP_BATCH * n`` whatever the number of resamples, and
-    samples with the same number of cases share one draw (the metrics of one scope).
-    Each interval depends only on its own sample and the fixed seed: the same on every
-    run and machine, whichever other samples are passed with it. The jackknife behind
-    the BCa acceleration is computed in closed form (leave one case out of the sums),
-    O(n) instead of scipy's O(n^2). ``tests/unit/test_results.py`` checks the result
-    against ``scipy.stats.bootstrap``.
-    """
-    import numpy as np
-    from scipy.special import ndtr, ndtri
+    """:func:`bootstrap_ci` of several ``(values, groups)`` samples, sharing the resamples."""
+    from pytest_ragops.bootstrap import case_sums, intervals
 
     out: list[tuple[float, float] | None] = [None] * len(samples)
-    by_n: dict[int, list[tuple[int, Any, Any]]] = {}
+    pending: list[int] = []
+    sums = []
     for k, (values, groups) in enumerate(samples):
-        sums, counts = _case_sums(values, groups)
-        if len(sums) < 2:
+        s, c = case_sums(values, groups)
+        if len(s) < 2:
             continue
         if min(values) == max(values):
             out[k] = (float(values[0]), float(values[0]))
             continue
-        s = np.asarray(sums, dtype=float)
-        c = np.asarray(counts, dtype=float)
-        by_n.setdefault(len(s), []).append((k, s, c))
-    alpha = (1 - confidence) / 2
-    for n, items in by_n.items():
-        rng = np.random.default_rng(BOOTSTRAP_SEED)
-        dists = [np.empty(BOOTSTRAP_RESAMPLES) for _ in items]
-        for start in range(0, BOOTSTRAP_RESAMPLES, BOOTSTRAP_BATCH):
-            size = min(BOOTSTRAP_BATCH, BOOTSTRAP_RESAMPLES - start)
-            idx = rng.integers(0, n, (size, n))
-            for dist, (_, s, c) in zip(dists, items, strict=True):
-                num = np.take(s, idx).sum(axis=-1)
-                # Equal counts sum exactly to n * count: skip that gather.
-                den = float(c[0]) * n if c.min() == c.max() else np.take(c, idx).sum(axis=-1)
-                dist[start : start + size] = num / den
-        for dist, (k, s, c) in zip(dists, items, strict=True):
-            out[k] = _bca(dist, s, c, alpha, np, ndtr, ndtri)
+        pending.append(k)
+        sums.append((s, c))
+    for k, ci in zip(pending, intervals(sums, confidence), strict=True):
+        out[k] = ci
     return out
-
-
-def _bca(dist: Any, s: Any, c: Any, alpha: float, np: Any, ndtr: Any, ndtri: Any) -> Any:
-    """BCa interval from a bootstrap distribution (Efron & Tibshirani 14.3, as scipy),
-    else the percentile interval; None when neither is finite."""
-    total_s, total_c = float(np.sum(s)), float(np.sum(c))
-    theta = total_s / total_c
-    below = np.count_nonzero(dist < theta) + np.count_nonzero(dist <= theta)
-    n = float(len(s))
-    with np.errstate(all="ignore"):
-        z0 = ndtri(below / (2 * len(dist)))
-        jack = (total_s - s) / (total_c - c)
-        u = (n - 1) * (jack.mean() - jack)
-        a = (np.sum(u**3) / n**3) / 6 / (np.sum(u**2) / n**2) ** 1.5
-        z = float(ndtri(alpha))
-        lo = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
-        hi = ndtr(z0 + (z0 - z) / (1 - a * (z0 - z)))
-    for q in ((lo, hi), (alpha, 1 - alpha)):
-        if all(np.isfinite(q)):
-            low, high = (float(x) for x in np.quantile(dist, q))
-            if math.isfinite(low) and math.isfinite(high):
-                return (low, high)
-    return None
 
 
 def _values(metric: str, records: Sequence[Record]) -> tuple[list[float], list[str], int]:
@@ -471,17 +439,6 @@ def metrics_present(records: Iterable[Record]) -> list[str]:
     return [*ordered, "cost_usd", "latency_s"]
 
 
-def _judge_cost_by_metric(records: Sequence[Record]) -> dict[str, float]:
-    """``judge_cost_usd_<metric>``: the judge spend behind each metric's scores."""
-    spend: dict[str, list[float]] = {}
-    for r in records:
-        for metric, score in r.scores.items():
-            cost = score.get("cost_usd")
-            if cost is not None:
-                spend.setdefault(metric, []).append(cost)
-    return {f"judge_cost_usd_{m}": math.fsum(v) for m, v in sorted(spend.items())}
-
-
 def aggregate(
     records: Sequence[Record],
 ) -> tuple[dict[str, float | None], dict[str, MetricSummary]]:
@@ -496,45 +453,9 @@ def aggregate(
     fails gates on it. Cost totals are None when any cost is unknown: a partial sum
     would understate it. Intervals resample cases (see :func:`bootstrap_ci`).
     """
-    out: dict[str, float | None] = {}
-    summaries: dict[str, MetricSummary] = {}
-    present = metrics_present(records)
-    collected = {m: _values(m, records) for m in present}
-    # Intervals only for quality metrics (reported and gated); one shared resampling.
-    quality = [m for m in present if m not in ("cost_usd", "latency_s") and collected[m][0]]
-    cis = dict(zip(quality, bootstrap_cis([collected[m][:2] for m in quality]), strict=True))
-    for metric in present:
-        values, groups, not_applicable = collected[metric]
-        ci = cis.get(metric)
-        s = _summary(metric, len(records), values, groups, not_applicable, ci)
-        summaries[metric] = s
-        if metric == "cost_usd":
-            known = s.missing == 0 and s.total is not None
-            out["total_cost_usd"] = s.total if known else None
-            out["cost_per_query_usd"] = s.mean if known else None
-            out["cost_max_usd"] = s.maximum if known else None
-        elif metric == "latency_s":
-            out["latency_mean_s"] = s.mean
-            out["latency_p50_s"] = s.p50
-            out["latency_p95_s"] = s.p95
-            out["latency_max_s"] = s.maximum
-        else:
-            out[f"{metric}_mean"] = s.mean
-            out[f"{metric}_min"] = s.minimum
-            out[f"{metric}_p50"] = s.p50
-            out[f"{metric}_p95"] = s.p95
-            out[f"{metric}_max"] = s.maximum
-            out[f"{metric}_ci_low"] = s.ci_low
-            out[f"{metric}_ci_high"] = s.ci_high
-    n = len(records)
-    judge_costs = [c for r in records if (c := r.judge_cost()) is not None]
-    if judge_costs:
-        out["judge_cost_usd"] = math.fsum(judge_costs)
-        out.update(_judge_cost_by_metric(records))
-    out["records"] = float(n)
-    out["pass_rate"] = sum(r.passed() for r in records) / n if n else None
-    out["error_rate"] = sum(r.error is not None for r in records) / n if n else None
-    return out, summaries
+    from pytest_ragops.columns import Columns
+
+    return Columns(records).scopes([None])[0]
 
 
 #: What :func:`aggregate` returns: aggregate name → value, and metric → summary.
@@ -548,6 +469,8 @@ class ScopeAggregates:
     suite: Aggregates
     variants: dict[str, Aggregates]
     tests: dict[str, Aggregates]
+    #: One line per record number that is not finite (NaN, inf): each fails the run.
+    problems: tuple[str, ...] = ()
 
 
 def aggregate_scopes(
@@ -561,17 +484,29 @@ def aggregate_scopes(
     ``known_tests`` are test aggregates already computed over exactly that test's records
     (for its marker gates), ``suite`` the suite's: they are reused, not computed again.
     """
-    by_variant: dict[str, list[Record]] = {}
-    by_test: dict[str, list[Record]] = {}
-    for r in records:
+    from pytest_ragops.columns import Columns
+
+    by_variant: dict[str, list[int]] = {}
+    by_test: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
         if r.variant is not None:
-            by_variant.setdefault(r.variant, []).append(r)
-        by_test.setdefault(r.test_id, []).append(r)
+            by_variant.setdefault(r.variant, []).append(i)
+        by_test.setdefault(r.test_id, []).append(i)
     known = known_tests or {}
+    variants = sorted(by_variant)
+    tests = [t for t in sorted(by_test) if t not in known]
+    groups: list[list[int] | None] = [] if suite is not None else [None]
+    groups += [by_variant[v] for v in variants] + [by_test[t] for t in tests]
+    columns = Columns(records)
+    computed = iter(columns.scopes(groups) if groups else [])
+    suite_aggregates = suite if suite is not None else next(computed)
+    fresh_variants = {v: next(computed) for v in variants}
+    fresh_tests = {t: next(computed) for t in tests}
     return ScopeAggregates(
-        suite=aggregate(records) if suite is None else suite,
-        variants={v: aggregate(by_variant[v]) for v in sorted(by_variant)},
-        tests={t: known[t] if t in known else aggregate(by_test[t]) for t in sorted(by_test)},
+        suite=suite_aggregates,
+        variants=fresh_variants,
+        tests={t: known[t] if t in known else fresh_tests[t] for t in sorted(by_test)},
+        problems=tuple(columns.problems),
     )
 
 
@@ -589,9 +524,17 @@ class EvalResult:
     @classmethod
     def from_records(cls, records: list[Record]) -> EvalResult:
         """Aggregate ``records`` overall and per variant."""
-        metrics, summaries = aggregate(records)
-        names = sorted({r.variant for r in records if r.variant is not None})
-        variants = {v: aggregate([r for r in records if r.variant == v])[0] for v in names}
+        from pytest_ragops.columns import Columns
+
+        by_variant: dict[str, list[int]] = {}
+        for i, r in enumerate(records):
+            if r.variant is not None:
+                by_variant.setdefault(r.variant, []).append(i)
+        names = sorted(by_variant)
+        (metrics, summaries), *rest = Columns(records).scopes(
+            [None, *(by_variant[v] for v in names)]
+        )
+        variants = {v: values for v, (values, _) in zip(names, rest, strict=True)}
         return cls(records=records, metrics=metrics, summaries=summaries, variants=variants)
 
     @property

@@ -5,6 +5,7 @@ load the ones the plugin imports lazily here, once, before any inner run."""
 from __future__ import annotations
 
 import numpy
+import orjson
 import scipy.stats
 
-PRELOADED = (numpy, scipy.stats)
+PRELOADED = (numpy, orjson, scipy.stats)

@@ -435,3 +435,35 @@ def test_not_applicable_is_neither_missing_nor_zero() -> None:
     assert summaries["context_recall"].not_applicable == 1
     assert out["context_recall_mean"] == pytest.approx(0.6)
     assert recs[1].passed()  # a metric that does not apply does not fail the record
+
+
+# -- issue 15: records cross to the controller as one JSON payload ----------------------
+
+
+def test_encoded_records_decode_to_the_same_records() -> None:
+    from pytest_ragops.results import decode_records, encode_records
+
+    records = [FULL_RECORD, _rec(None), _rec(error="boom")]
+    payload = encode_records(records)
+    assert isinstance(payload, bytes)
+    assert [Record.from_dict(d) for d in decode_records(payload)] == records
+
+
+def test_encoding_falls_back_for_types_orjson_refuses() -> None:
+    from pytest_ragops.results import decode_records, encode_records
+
+    class Seconds(float):  # orjson serialises int and str subclasses, not float ones
+        pass
+
+    rec = _rec()
+    rec.latency_s = Seconds(0.25)
+    (data,) = decode_records(encode_records([rec]))
+    assert data["latency_s"] == 0.25
+
+
+def test_a_payload_that_is_not_a_list_is_refused() -> None:
+    from pytest_ragops.errors import RagopsError
+    from pytest_ragops.results import decode_records
+
+    with pytest.raises(RagopsError, match="JSON array"):
+        decode_records(b'{"records": []}')

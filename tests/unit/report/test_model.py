@@ -432,16 +432,19 @@ def test_load_good_and_compare_with_it(tmp_path: Path) -> None:
 
 
 class _Writes:
-    """A text sink that keeps only the size of each write."""
+    """A binary sink that keeps each write."""
 
     def __init__(self) -> None:
         self.sizes: list[int] = []
-        self.parts: list[str] = []
+        self.parts: list[bytes] = []
 
-    def write(self, text: str) -> int:
-        self.sizes.append(len(text))
-        self.parts.append(text)
-        return len(text)
+    def write(self, data: bytes) -> int:
+        self.sizes.append(len(data))
+        self.parts.append(data)
+        return len(data)
+
+    def text(self) -> str:
+        return b"".join(self.parts).decode()
 
 
 def test_stream_report_never_encodes_the_records_at_once() -> None:
@@ -452,7 +455,7 @@ def test_stream_report_never_encodes_the_records_at_once() -> None:
     sink = _Writes()
     stream_report(report, sink)  # type: ignore[arg-type]
     whole = json.dumps(report)
-    assert json.loads("".join(sink.parts)) == json.loads(whole)
+    assert json.loads(sink.text()) == json.loads(whole)
     one_record = len(json.dumps(report["records"][0]))
     # No piece holds more than one record: the text of all 50 never exists at once.
     assert max(sink.sizes) < 2 * one_record < len(whole) // 10
@@ -475,4 +478,26 @@ def test_stream_report_of_empty_records_and_empty_report() -> None:
     for report in ({}, {"records": [], "version": 1}):
         sink = _Writes()
         stream_report(report, sink)  # type: ignore[arg-type]
-        assert json.loads("".join(sink.parts)) == report
+        assert json.loads(sink.text()) == report
+
+
+def test_streamed_report_holds_one_record_per_line(tmp_path: Path) -> None:
+    records = [_rec(f"c{i}", 0.1 * i) for i in range(5)]
+    records[2].contexts = ["line one\nline two ✅", '"quoted"']
+    report = _report(records)
+    path = tmp_path / "report.json"
+    write_report(report, path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    record_lines = [ln.strip().rstrip(",") for ln in lines if ln.startswith('    {"answer"')]
+    assert [json.loads(ln) for ln in record_lines] == json.loads(json.dumps(report["records"]))
+
+
+def test_streamed_report_falls_back_for_types_orjson_refuses(tmp_path: Path) -> None:
+    class Tokens(float):
+        pass
+
+    report = _report([_rec("a", 0.5)])
+    report["records"][0]["usage"] = {"input_tokens": Tokens(12.0)}
+    path = tmp_path / "report.json"
+    write_report(report, path)
+    assert load_report(path)["records"][0]["usage"] == {"input_tokens": 12.0}
