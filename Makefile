@@ -61,6 +61,8 @@ bench: install
 	$(BIN)/python benchmarks/offline_judge.py
 	$(BIN)/python benchmarks/service_load.py
 	$(BIN)/python benchmarks/mlflow_overhead.py
+	$(BIN)/python benchmarks/judge_throughput.py
+	$(BIN)/python benchmarks/report_scale.py --xdist
 
 clean:
 	rm -rf $(VENV) .ragops examples/.ragops build *.egg-info

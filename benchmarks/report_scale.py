@@ -9,15 +9,16 @@ report) it reads the clock and ``VmHWM``. So the figures cover exactly the work 
 last test's end to the written reports, in the plugin's own code path.
 
 Each size runs twice in the same invocation: against this checkout's package ("new") and
-against the package at the merge base of ``HEAD`` and ``main``, extracted with
-``git archive`` into a temporary directory ("old", put first on ``PYTHONPATH``; the
-script checks which copy was imported). With
+against the package at the merge base of ``HEAD`` and ``--baseline-ref`` (default
+``5dfc021``, main just before the large-suite work: "today's figures" of issue 15),
+extracted with ``git archive`` into a temporary directory ("old", put first on
+``PYTHONPATH``; the script checks which copy was imported). With
 ``--xdist`` it also runs 20,000 records under ``-n 2`` and prints the peak RSS of each
 worker and of the controller for both copies.
 
 Targets at 20,000 records: <= 1.0 s and <= 250 MB peak.
 
-Run: ``python benchmarks/report_scale.py [--xdist] [--baseline-ref main]``
+Run: ``python benchmarks/report_scale.py [--xdist] [--baseline-ref REF] [--sizes 2000,20000]``
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def run_session(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--baseline-ref", default="main")
+    parser.add_argument("--baseline-ref", default="5dfc021")
     parser.add_argument("--xdist", action="store_true", help="also measure -n 2 at 20,000")
     parser.add_argument("--sizes", default="2000,20000")
     args = parser.parse_args()
