@@ -5,7 +5,10 @@ each record's scores once into numpy columns makes a scope's aggregates a few ar
 operations, and lets the intervals of every scope share one bootstrap
 (:func:`pytest_ragops.bootstrap.intervals`). The rules are :func:`results.aggregate`'s:
 a value the judge did not give is missing (never 0), a metric that does not apply is
-counted apart, an unknown cost makes the cost totals None.
+counted apart, an unknown cost makes the cost totals None. Reading every number once is
+also where the numbers are checked again: one that is not finite, a negative cost or
+latency, or a score outside [0, 1] (put into a record past the checks made when it was
+recorded) counts as missing and is named in :attr:`Columns.problems`, which fail the run.
 """
 
 from __future__ import annotations
@@ -93,8 +96,11 @@ class Columns:
         codes: dict[str, int] = {}
         case = [codes.setdefault(r.case_key(), len(codes)) for r in records]
         self.case = np.asarray(case, dtype=np.int64)
-        #: One line per record number that is not finite: the run fails on each.
+        #: One line per record number that is not finite or out of range (a negative
+        #: cost or latency, a score outside [0, 1]): the run fails on each.
         self.problems: list[str] = []
+        #: (record index, field) of each of those numbers, e.g. ``(3, "scores.f.value")``.
+        self.flagged: list[tuple[int, str]] = []
         self.cost = self._column(records, "cost_usd", [r.cost_usd for r in records])
         self.latency = self._column(records, "latency_s", [r.latency_s for r in records])
         self.error = np.asarray([r.error is not None for r in records], dtype=bool)
@@ -111,6 +117,7 @@ class Columns:
                     records,
                     f"scores.{m}.value",
                     [None if s is None else s["value"] for s in scores],
+                    upper=1.0,
                 ),
                 applies=np.asarray(
                     [s is None or s.get("applicable", True) is not False for s in scores],
@@ -132,7 +139,7 @@ class Columns:
                 if isinstance(repeats, list) and not all(
                     x is None or math.isfinite(_finite(x)) for x in repeats
                 ):
-                    self._problem(records, i, f"scores.{m}.repeats")
+                    self._problem(records, i, f"scores.{m}.repeats", "holds a non-finite number")
             self.metrics[m] = col
             has_scores |= col.present
             with np.errstate(invalid="ignore"):
@@ -148,20 +155,33 @@ class Columns:
         if len(self.problems) > _SHOWN_PROBLEMS:
             more = len(self.problems) - _SHOWN_PROBLEMS
             del self.problems[_SHOWN_PROBLEMS:]
-            self.problems.append(f"{more} more record numbers are not finite")
+            self.problems.append(f"{more} more record numbers are not finite or out of range")
 
-    def _column(self, records: Sequence[Record], name: str, values: list[Any]) -> Any:
-        column, bad = _floats(values, self.np)
+    def _column(
+        self, records: Sequence[Record], name: str, values: list[Any], upper: float | None = None
+    ) -> Any:
+        """A float column of ``values``; a value that is there but not a number in
+        [0, upper] is named in :attr:`problems` and counted as missing."""
+        np = self.np
+        column, bad = _floats(values, np)
         for i in bad:
-            self._problem(records, i, name, values[i])
+            self._problem(records, i, name, f"is {values[i]!r}, not a finite number")
+        with np.errstate(invalid="ignore"):
+            low = np.flatnonzero(column < 0)
+            high = np.flatnonzero(column > upper) if upper is not None else low[:0]
+        for i in low:
+            self._problem(records, int(i), name, f"is {values[i]!r}, below 0")
+        for i in high:
+            self._problem(records, int(i), name, f"is {values[i]!r}, above {upper:g}")
+        column[low] = np.nan
+        column[high] = np.nan
         return column
 
-    def _problem(self, records: Sequence[Record], i: int, name: str, value: object = None) -> None:
+    def _problem(self, records: Sequence[Record], i: int, name: str, why: str) -> None:
         r = records[i]
-        shown = "" if value is None else f" is {value!r},"
+        self.flagged.append((i, name))
         self.problems.append(
-            f"record {i + 1} of {r.test_id} ({r.case_key()}, variant {r.variant}): "
-            f"{name}{shown} not a finite number"
+            f"record {i + 1} of {r.test_id} ({r.case_key()}, variant {r.variant}): {name} {why}"
         )
 
     def scopes(self, groups: Sequence[Sequence[int] | None]) -> list[Aggregates]:

@@ -324,6 +324,7 @@ class RagopsPlugin:
     # -- xdist -----------------------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        from pytest_ragops.errors import RagopsError
         from pytest_ragops.results import Record, decode_records
 
         output = getattr(node, "workeroutput", None) or {}
@@ -344,7 +345,11 @@ class RagopsPlugin:
             self.lost_workers.append(worker)
             return
         for i, data in enumerate(received):
-            rec = Record.from_dict(data)
+            try:
+                rec = Record.from_dict(data)
+            except RagopsError as exc:  # kept, unchecked: its bad number counts as missing
+                self.problems.append(f"worker {worker}: record {i + 1}: {exc}")
+                rec = Record.from_dict(data, check=False)
             received[i] = None
             self.records.setdefault(rec.test_id, []).append(rec)
         self.test_gates.extend(output.get(_WORKER_GATES_KEY, []))
@@ -382,9 +387,11 @@ class RagopsPlugin:
             from pytest_ragops.results import encode_records
 
             mine = [r for recs in self.records.values() for r in recs]
-            # Numbers orjson would turn into null are named here and fail the run there.
-            self.problems.extend(Columns(mine).problems)
-            workeroutput[_WORKER_KEY] = encode_records(mine)
+            # Bad numbers are named here (the controller fails the run on each) and sent
+            # as missing: a NaN does not survive JSON, a negative would be refused twice.
+            checked = Columns(mine)
+            self.problems.extend(checked.problems)
+            workeroutput[_WORKER_KEY] = encode_records(mine, checked.flagged)
             workeroutput[_WORKER_GATES_KEY] = self.test_gates
             workeroutput[_WORKER_USAGE_KEY] = self.usage_errors
             workeroutput[_WORKER_PROBLEMS_KEY] = self.problems

@@ -95,6 +95,11 @@ def check_number(value: object, field_name: str, *, upper: float | None = None) 
     return number
 
 
+def _as_is(value: Any, field_name: str) -> Any:
+    """:func:`check_number`'s place when a record is kept unchecked."""
+    return value
+
+
 def check_usage(usage: Mapping[str, Any] | None, field_name: str = "usage") -> None:
     """Token counts must be finite whole numbers >= 0 (nested dicts are left as they are)."""
     if usage is None:
@@ -121,15 +126,15 @@ def score_dict(score: Score) -> ScoreDict:
     return out
 
 
-def _load_score(metric: str, v: Mapping[str, Any], where: str) -> ScoreDict:
+def _load_score(metric: str, v: Mapping[str, Any], where: str, check: bool = True) -> ScoreDict:
     value = v.get("value")
-    if value is not None:
+    if value is not None and check:
         value = check_number(value, f"{where}.scores.{metric}.value", upper=1.0)
     out = ScoreDict(value=value, judge=str(v.get("judge", "")), error=v.get("error"))
     for key in ("rationale", "applicable", "cost_usd", "cached", "repeats", "spread"):
         if key in v:
             out[key] = v[key]
-    if "cost_usd" in out and out["cost_usd"] is not None:
+    if "cost_usd" in out and out["cost_usd"] is not None and check:
         out["cost_usd"] = check_number(out["cost_usd"], f"{where}.scores.{metric}.cost_usd")
     return out
 
@@ -242,14 +247,23 @@ class Record:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str = "record") -> Record:
-        """Inverse of :meth:`to_dict`; values are checked again (NaN never gets in)."""
+    def from_dict(
+        cls, data: Mapping[str, Any], where: str = "record", *, check: bool = True
+    ) -> Record:
+        """Inverse of :meth:`to_dict`; values are checked again (NaN never gets in).
+
+        ``check=False`` keeps a record whose numbers were refused (after the refusal was
+        reported): the aggregates count such numbers as missing and fail the run.
+        """
         scores: dict[str, ScoreDict] = {
-            str(k): _load_score(str(k), v, where) for k, v in dict(data.get("scores") or {}).items()
+            str(k): _load_score(str(k), v, where, check)
+            for k, v in dict(data.get("scores") or {}).items()
         }
         usage = data.get("usage")
-        check_usage(usage, f"{where}.usage")
+        if check:
+            check_usage(usage, f"{where}.usage")
         prompt = data.get("prompt")
+        number = check_number if check else _as_is
         return cls(
             test_id=str(data["test_id"]),
             case_id=data.get("case_id"),
@@ -259,10 +273,10 @@ class Record:
             contexts=[str(c) for c in data.get("contexts") or []],
             reference=data.get("reference"),
             scores=scores,
-            cost_usd=check_number(data.get("cost_usd"), f"{where}.cost_usd"),
+            cost_usd=number(data.get("cost_usd"), f"{where}.cost_usd"),
             usage=usage,
             model=data.get("model"),
-            latency_s=check_number(data.get("latency_s"), f"{where}.latency_s"),
+            latency_s=number(data.get("latency_s"), f"{where}.latency_s"),
             error=data.get("error"),
             cost_error=data.get("cost_error"),
             prompt=None if prompt is None else {str(k): str(v) for k, v in dict(prompt).items()},
@@ -270,17 +284,28 @@ class Record:
         )
 
 
-def encode_records(records: Iterable[Record]) -> bytes:
+def encode_records(records: Sequence[Record], blank: Iterable[tuple[int, str]] = ()) -> bytes:
     """Records as one JSON array (UTF-8), for an xdist worker's output.
 
     One bytes object crosses execnet's channel instead of every record's dicts and
     strings, which its pure-Python serialiser walks one by one (seconds at 20,000
-    records). orjson would write a NaN as null: check the records first (the worker
-    sends :attr:`pytest_ragops.columns.Columns.problems` along).
+    records). ``blank``: (record index, field) of numbers already refused and reported
+    (:attr:`pytest_ragops.columns.Columns.flagged`), sent as null so that they arrive
+    missing, not as a second refusal (orjson would write a NaN as null anyway).
     """
     import orjson
 
     dicts = [r.to_dict(share=True) for r in records]
+    copied: set[int] = set()
+    for i, name in blank:
+        if i not in copied:  # a deep copy: the record's own dicts stay as they were
+            dicts[i] = records[i].to_dict()
+            copied.add(i)
+        if name.startswith("scores."):
+            metric, key = name.removeprefix("scores.").rsplit(".", 1)
+            dicts[i]["scores"][metric][key] = None
+        else:
+            dicts[i][name] = None
     try:
         return orjson.dumps(dicts)
     except TypeError:  # a type orjson does not know (a float subclass, ...)

@@ -166,7 +166,8 @@ def finalize_report(
         reasons.append(f"pytest ended with {names[exitstatus]} (exit {exitstatus})")
     if exitstatus == 5:
         reasons.append("pytest collected no tests (exit 5)")
-    if exitstatus == 1 and not (failed or errors or summary["gates_failed"] or lost_workers):
+    explained = failed or errors or summary["gates_failed"] or lost_workers or failures
+    if exitstatus == 1 and not explained:
         reasons.append("pytest reported failures (exit 1)")
     reasons.extend(failures)
     summary["failures"] = reasons

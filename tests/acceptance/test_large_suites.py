@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -120,3 +121,22 @@ def test_a_nan_that_gets_into_a_record_fails_the_run(
     assert any(line in f for f in report["summary"]["failures"])
     assert report["records"][1]["latency_s"] is None  # written, as missing
     assert report["summary"]["records"] == 3  # nothing recorded was lost
+
+
+def test_a_negative_latency_under_xdist_is_one_line_not_an_internal_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(".yaml", cases=CASES)
+    pytester.makepyfile(test_eval=NAN_EVAL.replace('float("nan")', "-1.0"))
+    for args in ([], ["-n", "2"]):
+        result = pytester.runpytest("--ragops-eval", *args)
+        assert result.ret == 1
+        assert "INTERNALERROR" not in result.stdout.str()
+        why = "record 2 of test_eval.py::test_tampered (id:river, variant None): latency_s is -1.0"
+        result.stdout.fnmatch_lines([f"WARNING ragops: *{why}, below 0"])
+        report = _report(pytester)
+        (failure,) = report["summary"]["failures"]
+        prefix = r"worker gw[01]: " if args else ""
+        assert re.fullmatch(prefix + re.escape(why + ", below 0"), failure), failure
+        assert report["summary"]["records"] == 3
+        assert report["metrics"]["latency_max_s"] >= 0

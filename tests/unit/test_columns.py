@@ -149,7 +149,7 @@ def test_many_bad_numbers_are_counted_past_five() -> None:
         r.latency_s = math.nan
     problems = Columns(records).problems
     assert len(problems) == 6
-    assert problems[-1] == f"{len(records) - 5} more record numbers are not finite"
+    assert problems[-1] == f"{len(records) - 5} more record numbers are not finite or out of range"
 
 
 def test_no_records() -> None:
@@ -158,3 +158,27 @@ def test_no_records() -> None:
     assert named["pass_rate"] is None
     assert named["total_cost_usd"] is None
     assert set(summaries) == {"cost_usd", "latency_s"}
+
+
+def test_numbers_out_of_range_are_missing_and_named() -> None:
+    records = _records(cases=10)
+    records[0].latency_s = -1.0
+    records[1].cost_usd = -0.5
+    records[2].scores["faithfulness"]["value"] = 1.5
+    columns = Columns(records)
+    assert [p.split(": ", 1)[1] for p in columns.problems] == [
+        "cost_usd is -0.5, below 0",
+        "latency_s is -1.0, below 0",
+        "scores.faithfulness.value is 1.5, above 1",
+    ]
+    assert sorted(columns.flagged) == [
+        (0, "latency_s"),
+        (1, "cost_usd"),
+        (2, "scores.faithfulness.value"),
+    ]
+    named, summaries = aggregate(records)
+    assert summaries["latency_s"].minimum is not None
+    assert summaries["latency_s"].minimum >= 0
+    assert named["total_cost_usd"] is None  # a refused cost is an unknown cost
+    assert summaries["faithfulness"].maximum is not None
+    assert summaries["faithfulness"].maximum <= 1.0

@@ -467,3 +467,31 @@ def test_a_payload_that_is_not_a_list_is_refused() -> None:
 
     with pytest.raises(RagopsError, match="JSON array"):
         decode_records(b'{"records": []}')
+
+
+def test_refused_numbers_are_sent_as_missing() -> None:
+    from pytest_ragops.results import decode_records, encode_records
+
+    records = [_rec(0.9), _rec(0.8)]
+    records[1].latency_s = math.nan
+    records[1].scores["faithfulness"]["value"] = 7.0
+    sent = decode_records(
+        encode_records(records, [(1, "latency_s"), (1, "scores.faithfulness.value")])
+    )
+    assert sent[1]["latency_s"] is None
+    assert sent[1]["scores"]["faithfulness"]["value"] is None
+    assert sent[0] == json.loads(json.dumps(records[0].to_dict()))
+    assert records[1].scores["faithfulness"]["value"] == 7.0  # the record itself untouched
+
+
+def test_from_dict_unchecked_keeps_a_refused_record() -> None:
+    from pytest_ragops.errors import RagopsError
+
+    data = FULL_RECORD.to_dict()
+    data["latency_s"] = -2.0
+    data["scores"]["faithfulness"]["value"] = 3.0
+    with pytest.raises(RagopsError):
+        Record.from_dict(data)
+    kept = Record.from_dict(data, check=False)
+    assert kept.latency_s == -2.0
+    assert kept.value("faithfulness") == 3.0
