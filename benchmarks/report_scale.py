@@ -16,9 +16,16 @@ extracted with ``git archive`` into a temporary directory ("old", put first on
 ``--xdist`` it also runs 20,000 records under ``-n 2`` and prints the peak RSS of each
 worker and of the controller for both copies.
 
+Each configuration runs two ways: with pytest's plugin autoloading as installed (here
+every extra is installed, so pytest also loads langsmith's plugin, from the ``judge``
+extra, and hydra's, from ``dvc``: about 43 MB and a second of start-up before any test),
+and with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` plus ``-p pytest_ragops.plugin`` (and
+``-p xdist.plugin``), which is what a core install (``pip install pytest-ragops``) loads.
+
 Targets at 20,000 records: <= 1.0 s and <= 250 MB peak.
 
-Run: ``python benchmarks/report_scale.py [--xdist] [--baseline-ref REF] [--sizes 2000,20000]``
+Run: ``python benchmarks/report_scale.py [--xdist] [--baseline-ref REF] [--sizes 2000,20000]
+[--autoload both|on|off]``
 """
 
 from __future__ import annotations
@@ -148,7 +155,7 @@ def extract_baseline(ref: str, dest: Path) -> str:
 
 
 def run_session(
-    project: Path, records: int, package_dir: Path | None, xdist: bool
+    project: Path, records: int, package_dir: Path | None, xdist: bool, autoload: bool = True
 ) -> list[dict[str, object]]:
     """One pytest session; the probe's figures for the controller (and workers)."""
     (project / "test_scale.py").write_text(
@@ -163,8 +170,13 @@ def run_session(
     env["PYTHONPATH"] = os.pathsep.join([*paths, str(project)])
     env["RAGOPS_BENCH_OUT"] = str(out)
     env.pop("ANTHROPIC_API_KEY", None)
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    plugins: list[str] = []
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        plugins = ["-p", "pytest_ragops.plugin", *(["-p", "xdist.plugin"] if xdist else [])]
     cmd = [
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "bench_probe",
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugins, "-p", "bench_probe",
         "-q", "--ragops-eval", "--ragops-judge=offline", "--ragops-mlflow=off",
         "--ragops-threshold=faithfulness=0.5", "--ragops-threshold=faithfulness_ci_low=0.5",
         "--ragops-threshold=latency_p95_s=5", "--ragops-threshold=cost_per_query_usd=0.01",
@@ -193,7 +205,14 @@ def main() -> None:
     parser.add_argument("--baseline-ref", default="5dfc021")
     parser.add_argument("--xdist", action="store_true", help="also measure -n 2 at 20,000")
     parser.add_argument("--sizes", default="2000,20000")
+    parser.add_argument(
+        "--autoload",
+        choices=("both", "on", "off"),
+        default="both",
+        help="pytest's plugin autoloading: as installed (on), core plugins only (off)",
+    )
     args = parser.parse_args()
+    modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.autoload]
     with tempfile.TemporaryDirectory(prefix="ragops-scale-") as tmp:
         base = Path(tmp)
         old_pkg = base / "old"
@@ -206,22 +225,25 @@ def main() -> None:
         print(f"{TESTS} tests, {VARIANTS} variants, contexts ~5 KB per record")
         print(
             textwrap.dedent("""
-            records  code  seconds  peak MB  (RSS at last test's end MB, peak - that MB)  json MB
+            plugins  records  code  seconds  peak MB  (RSS at last test's end, peak - that)  json MB
         """).strip()
         )
-        for size in (int(s) for s in args.sizes.split(",")):
+        for autoload in modes:
+            mode = "all" if autoload else "core"
+            for size in (int(s) for s in args.sizes.split(",")):
+                for label, pkg in (("old", old_pkg), ("new", None)):
+                    (r,) = run_session(project, size, pkg, xdist=False, autoload=autoload)
+                    rss = (r["rss_at_end_kb"] or 0) / 1024  # type: ignore[operator]
+                    peak = r["peak_after_kb"] / 1024  # type: ignore[operator]
+                    print(
+                        f"{mode:7s}  {size:7d}  {label:4s}  {r['seconds']:7.2f}  {peak:7.0f}  "
+                        f"({rss:.0f}, +{peak - rss:.0f})  {r['json_mb']:.1f}"
+                    )
+        for autoload in modes if args.xdist else ():
+            mode = "all plugins" if autoload else "core plugins"
+            print(f"\n-n 2, 20000 records, {mode}: peak RSS MB per process over the whole run")
             for label, pkg in (("old", old_pkg), ("new", None)):
-                (r,) = run_session(project, size, pkg, xdist=False)
-                rss = (r["rss_at_end_kb"] or 0) / 1024  # type: ignore[operator]
-                peak = r["peak_after_kb"] / 1024  # type: ignore[operator]
-                print(
-                    f"{size:7d}  {label:4s}  {r['seconds']:7.2f}  {peak:7.0f}  "
-                    f"({rss:.0f}, +{peak - rss:.0f})  {r['json_mb']:.1f}"
-                )
-        if args.xdist:
-            print("\n-n 2, 20000 records: peak RSS MB per process over the whole run")
-            for label, pkg in (("old", old_pkg), ("new", None)):
-                results = run_session(project, 20000, pkg, xdist=True)
+                results = run_session(project, 20000, pkg, xdist=True, autoload=autoload)
                 parts = []
                 for r in results:
                     with_peak = r["peak_after_kb"] / 1024  # type: ignore[operator]

@@ -15,8 +15,10 @@ from scipy import stats
 from pytest_ragops import bootstrap
 from pytest_ragops.bootstrap import (
     BOOTSTRAP_BATCH,
+    BOOTSTRAP_BATCH_COUNTS,
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
+    batch_size,
     case_sums,
     intervals,
 )
@@ -45,14 +47,16 @@ def _scipy_bca(sums: list[float], counts: list[float]) -> tuple[float, float]:
         paired=True,
         vectorized=True,
         n_resamples=BOOTSTRAP_RESAMPLES,
-        batch=BOOTSTRAP_BATCH,
+        batch=batch_size(len(sums)),
         method="BCa",
         rng=np.random.default_rng(BOOTSTRAP_SEED),
     )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-@pytest.mark.parametrize(("n", "per_case"), [(30, (1,)), (200, (1, 2, 3)), (1000, (4,))])
+@pytest.mark.parametrize(
+    ("n", "per_case"), [(30, (1,)), (200, (1, 2, 3)), (1000, (4,)), (5000, (1, 4))]
+)
 def test_matches_scipy_bca(n: int, per_case: tuple[int, ...]) -> None:
     values, groups = _cases(n, n, per_case)
     sums, counts = case_sums(values, groups)
@@ -60,6 +64,14 @@ def test_matches_scipy_bca(n: int, per_case: tuple[int, ...]) -> None:
     assert ours is not None
     # The case sums are rounded to a grid of 2**-38 or finer: equal far beyond a report's digits.
     assert ours == pytest.approx(_scipy_bca(list(sums), list(counts)), abs=1e-9)
+
+
+def test_batches_hold_a_bounded_number_of_counts() -> None:
+    assert batch_size(200) == BOOTSTRAP_BATCH
+    assert batch_size(5000) == 26
+    assert batch_size(10**7) == 1
+    for n in (1, 2621, 2622, 5000, 20000, 10**6):
+        assert batch_size(n) * n <= max(BOOTSTRAP_BATCH_COUNTS, n)
 
 
 def test_an_interval_does_not_depend_on_the_samples_beside_it() -> None:

@@ -260,6 +260,19 @@ def test_worst_five_cases_in_details() -> None:
     assert "| case | variant | faithfulness | answer_relevancy | question | answer |" in section
 
 
+def test_worst_cases_skip_duplicates_past_the_first_candidates() -> None:
+    """Twenty tests scoring one case alike fill the first 4 x 5 candidates with one row:
+    the rest are then ranked in full, in the same order as a full sort."""
+    same = [_rec("c0", 0.05, test_id=f"t.py::test_{i}") for i in range(20)]
+    rest = [_rec(f"c{i}", i / 100) for i in range(10, 60)]
+    report = _report([*rest, *same])
+    body = render_markdown(report)
+    start = body.index("<details><summary>5 worst cases</summary>")
+    section = body[start : body.index("</details>", start)]
+    rows = [_cells(line)[0].strip() for line in section.split("\n") if re.match(r"\| c\d", line)]
+    assert rows == ["c0", "c10", "c11", "c12", "c13"]
+
+
 def test_variants_table() -> None:
     records = [_rec("c1", 1.0, variant="a"), _rec("c1", 0.5, variant="b")]
     body = render_markdown(_report(records))
