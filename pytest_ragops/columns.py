@@ -47,15 +47,15 @@ def _floats(values: list[Any], np: Any) -> tuple[Any, Any]:
     Values were checked when the record was made; the fast path converts the list at
     once, the slow one (odd types) goes value by value.
     """
-    plain = [math.nan if v is None else v for v in values]
-    if all(type(v) is float for v in plain):
-        out = np.asarray(plain, dtype=float)
+    if all(v is None or type(v) is float for v in values):
+        out = np.asarray(values, dtype=float)  # None is NaN
     else:
         out = np.asarray([_finite(v) for v in values], dtype=float)
     out[~np.isfinite(out)] = np.nan
-    bad = np.flatnonzero(np.isnan(out))
-    bad = [int(i) for i in bad if values[i] is not None]
-    return out, bad
+    missing = np.isnan(out)
+    if int(np.count_nonzero(missing)) == sum(1 for v in values if v is None):
+        return out, []  # every NaN is a None: nothing to name (a column of Nones is fast)
+    return out, [int(i) for i in np.flatnonzero(missing) if values[i] is not None]
 
 
 @dataclass(slots=True)
