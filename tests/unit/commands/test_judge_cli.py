@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ragops.cli import main
-from pytest_ragops.judge.labels import SHIPPED, SHIPPED_HELDOUT, SHIPPED_LABELS, load_labels
+from pytest_ragops.judge.labels import SHIPPED, SHIPPED_HELDOUT, SHIPPED_HELDOUT2, load_labels
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,7 +20,7 @@ def test_agreement_on_the_shipped_set_prints_every_figure(
     assert main(["judge", "agreement", "shipped"]) == 0
     out = capsys.readouterr().out
     n = sum(len(load_labels(p)) for p in SHIPPED)
-    assert out.startswith(f"{SHIPPED_LABELS}, {SHIPPED_HELDOUT}: {n} items, judge offline")
+    assert out.startswith(f"{', '.join(map(str, SHIPPED))}: {n} items, judge offline")
     for split in ("all", "tune", "test"):
         for metric in ("faithfulness", "answer_relevancy"):
             line = next(x for x in out.splitlines() if x.startswith(f"[{split}] {metric} "))
@@ -31,11 +31,11 @@ def test_agreement_on_the_shipped_set_prints_every_figure(
 
 
 def test_agreement_json_for_the_test_split(capsys: pytest.CaptureFixture[str]) -> None:
-    # The shipped test split is the held-out file, read with the tune file as one set.
+    # The shipped test split is the two held-out files, read with the tune file as one set.
     assert main(["judge", "agreement", "shipped", "--split", "test", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["splits"]) == ["test"]
-    n = len(load_labels(SHIPPED_HELDOUT))
+    n = len(load_labels(SHIPPED_HELDOUT)) + len(load_labels(SHIPPED_HELDOUT2))
     assert data["items"] == n
     faith = data["splits"]["test"]["faithfulness"]
     assert faith["threshold"] == 0.8

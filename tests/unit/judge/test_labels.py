@@ -12,6 +12,7 @@ import yaml
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.labels import (
     SHIPPED_HELDOUT,
+    SHIPPED_HELDOUT2,
     SHIPPED_LABELS,
     load_label_files,
     load_labels,
@@ -53,10 +54,22 @@ def test_shipped_tune_file_is_all_tune_and_heldout_file_all_test() -> None:
     raw = yaml.safe_load(SHIPPED_LABELS.read_text(encoding="utf-8"))["items"]
     assert {i["split"] for i in raw} == {"tune"}
     assert {i.split for i in load_labels(SHIPPED_LABELS)} == {"tune"}
-    if SHIPPED_HELDOUT.exists():
-        held = load_labels(SHIPPED_HELDOUT)
-        assert {i.split for i in held} == {"test"}
-        assert not {i.id for i in held} & {i["id"] for i in raw}
+    held = load_labels(SHIPPED_HELDOUT)
+    held2 = load_labels(SHIPPED_HELDOUT2)
+    assert {i.split for i in held} == {i.split for i in held2} == {"test"}
+    assert not {i.id for i in held} & {i["id"] for i in raw}
+    assert not {i.id for i in held2} & ({i["id"] for i in raw} | {i.id for i in held})
+
+
+def test_second_heldout_set_covers_every_kind_in_new_domains() -> None:
+    held2 = load_labels(SHIPPED_HELDOUT2)
+    assert len(held2) >= 60
+    kinds = Counter(i.kind for i in held2)
+    assert min(kinds.values()) >= 6
+    assert len(kinds) == 10
+    domains = {i.domain for i in held2}
+    assert len(domains) == 4
+    assert not domains & {i.domain for i in load_labels(SHIPPED_LABELS)}
 
 
 def test_split_rule_is_stable_and_stratified() -> None:
