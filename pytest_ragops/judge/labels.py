@@ -43,11 +43,11 @@ SHIPPED_LABELS: Final = Path(__file__).with_name("data") / "labels.yaml"
 #: The shipped held-out test set: written blind by another author, opened only after
 #: the rules were frozen.
 SHIPPED_HELDOUT: Final = Path(__file__).with_name("data") / "heldout.yaml"
-#: What ``ragops judge agreement shipped`` reads.
 #: The second held-out test set (89 items, four new domains): written blind to the judge
 #: (rules, docs, tune data and scores unread) and scored once with the rules unchanged.
 #: Whoever next changes the rules must not read it, so it still measures something.
 SHIPPED_HELDOUT2: Final = Path(__file__).with_name("data") / "heldout2.yaml"
+#: What ``ragops judge agreement shipped`` reads.
 SHIPPED: Final = (SHIPPED_LABELS, SHIPPED_HELDOUT, SHIPPED_HELDOUT2)
 #: The two splits of a labels file.
 SPLITS: Final = ("tune", "test")

@@ -169,17 +169,6 @@ def _applicable_values(r: dict[str, Any]) -> list[float | None]:
     ]
 
 
-class _Lazy:
-    """The ``4 n`` lowest records, then (only if duplicates used them up) all, sorted."""
-
-    def __init__(self, first: list[dict[str, Any]], records: list[dict[str, Any]], key: Any):
-        self.first, self.records, self.key = first, records, key
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        yield from self.first
-        yield from sorted(self.records, key=self.key)[len(self.first) :]
-
-
 def _worst(records: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
     """Failed calls first, then missing scores (judge errors), then the lowest real score."""
 
@@ -193,13 +182,18 @@ def _worst(records: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
         present = [v for v in vals if v is not None]
         return (2, min(present) if present else 1.0, ident)
 
-    # Two tests scoring the same case and variant identically show it once. The few
-    # lowest are taken without sorting (and keying) every record of a large suite at once.
-    first = heapq.nsmallest(4 * n, records, key=key)
-    ranked = first if len(first) < 4 * n else _Lazy(first, records, key)
+    def ranked() -> Iterator[dict[str, Any]]:
+        # The few lowest without sorting every record of a large suite; the full sort
+        # only if duplicates use all of them up.
+        first = heapq.nsmallest(4 * n, records, key=key)
+        yield from first
+        if len(first) == 4 * n:
+            yield from sorted(records, key=key)[len(first) :]
+
+    # Two tests scoring the same case and variant identically show it once.
     worst: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str]] = set()
-    for r in ranked:
+    for r in ranked():
         ident = (
             str(r.get("case_id")),
             str(r.get("variant")),
