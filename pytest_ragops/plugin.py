@@ -209,6 +209,7 @@ class RagopsPlugin:
         from pytest_ragops.judge.validate import CheckedJudge
         from pytest_ragops.session import EvalSession
         from pytest_ragops.settings import check_writable
+        from pytest_ragops.spool import ContextSpool
 
         self.config = config
         self.settings = settings
@@ -236,6 +237,8 @@ class RagopsPlugin:
         self.baseline = None if self.is_worker else load_baseline(settings, config)
         self.run_info = {} if self.is_worker else run_info(settings)
         self.session = EvalSession(settings.concurrency)
+        #: Finished tests' contexts, on disk until the JSON report reads them back.
+        self.spool = ContextSpool()
         judge = make_judge(settings, config.hook)
         self.session.judge = CheckedJudge(judge, run_sync=self.session.in_pool)
 
@@ -310,6 +313,7 @@ class RagopsPlugin:
         if aggregates is not None:
             self.test_aggregates[item.nodeid] = (len(records), aggregates)
         self.test_gates.extend(outcomes)
+        self.spool.spill(records)
         if failure:
             pytest.fail(failure, pytrace=False)
         return result
@@ -336,22 +340,29 @@ class RagopsPlugin:
             if message not in self.usage_errors:
                 self.usage_errors.append(message)
         self.problems.extend(f"worker {worker}: {p}" for p in output.get(_WORKER_PROBLEMS_KEY, []))
-        # Taken out of the node's output and dropped one by one as they become records:
-        # the controller never holds a worker's records twice.
-        try:
-            received = decode_records(output.pop(_WORKER_KEY))
-        except Exception as exc:  # noqa: BLE001 - a garbled payload is a lost worker, not a crash
-            self.problems.append(f"worker {worker} sent unreadable records: {exc}")
-            self.lost_workers.append(worker)
-            return
-        for i, data in enumerate(received):
+        # Taken out of the node's output, a chunk at a time, each dropped once its dicts
+        # are records: the controller never holds a worker's records twice.
+        payload = output.pop(_WORKER_KEY)
+        chunks: list[Any] = payload if isinstance(payload, list) else [payload]
+        n = 0
+        for c, chunk in enumerate(chunks):
+            chunks[c] = None
             try:
-                rec = Record.from_dict(data)
-            except RagopsError as exc:  # kept, unchecked: its bad number counts as missing
-                self.problems.append(f"worker {worker}: record {i + 1}: {exc}")
-                rec = Record.from_dict(data, check=False)
-            received[i] = None
-            self.records.setdefault(rec.test_id, []).append(rec)
+                received = decode_records(chunk)
+            except Exception as exc:  # noqa: BLE001 - a garbled payload is a lost worker
+                self.problems.append(f"worker {worker} sent unreadable records: {exc}")
+                self.lost_workers.append(worker)
+                return
+            for i, data in enumerate(received):
+                n += 1
+                try:
+                    rec = Record.from_dict(data)
+                except RagopsError as exc:  # kept, unchecked: its bad number counts as missing
+                    self.problems.append(f"worker {worker}: record {n}: {exc}")
+                    rec = Record.from_dict(data, check=False)
+                received[i] = None
+                self.spool.spill((rec,))
+                self.records.setdefault(rec.test_id, []).append(rec)
         self.test_gates.extend(output.get(_WORKER_GATES_KEY, []))
 
     # -- gating and reporting ------------------------------------------------------------
@@ -384,14 +395,14 @@ class RagopsPlugin:
         if self.is_worker:
             workeroutput: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
             from pytest_ragops.columns import Columns
-            from pytest_ragops.results import encode_records
+            from pytest_ragops.results import encode_record_chunks
 
             mine = [r for recs in self.records.values() for r in recs]
             # Bad numbers are named here (the controller fails the run on each) and sent
             # as missing: a NaN does not survive JSON, a negative would be refused twice.
             checked = Columns(mine)
             self.problems.extend(checked.problems)
-            workeroutput[_WORKER_KEY] = encode_records(mine, checked.flagged)
+            workeroutput[_WORKER_KEY] = encode_record_chunks(mine, checked.flagged)
             workeroutput[_WORKER_GATES_KEY] = self.test_gates
             workeroutput[_WORKER_USAGE_KEY] = self.usage_errors
             workeroutput[_WORKER_PROBLEMS_KEY] = self.problems
@@ -437,8 +448,18 @@ class RagopsPlugin:
         assert self.report is not None
         errors: list[str] = []
         hook = self.config.hook.pytest_ragops_session_finish
+        impls = hook.get_hookimpls()
+        if impls:  # the hook's report holds builtins only: spilled contexts come back
+            from pytest_ragops.spool import SpilledContexts
+
+            try:
+                for rec in self.report.get("records", ()):
+                    if isinstance(rec.get("contexts"), SpilledContexts):
+                        rec["contexts"] = rec["contexts"].load()
+            except (OSError, ValueError) as exc:
+                return [f"could not read the spooled contexts back: {exc}"]
         kwargs = {"report": self.report, "exitstatus": exitstatus}
-        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order
+        for impl in reversed(impls):  # pluggy's call order
             try:
                 impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as exc:  # noqa: BLE001 - a crashed reporter fails the run
@@ -452,6 +473,9 @@ class RagopsPlugin:
     def _fail(session: pytest.Session) -> None:
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_unconfigure(self) -> None:
+        self.spool.close()
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         tr = terminalreporter

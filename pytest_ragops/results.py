@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.base import QUALITY_METRICS
@@ -36,6 +36,7 @@ __all__ = [
     "check_number",
     "check_usage",
     "decode_records",
+    "encode_record_chunks",
     "encode_records",
     "score_dict",
     "summarize",
@@ -151,7 +152,8 @@ class Record:
     test_id: str
     question: str
     answer: str
-    contexts: list[str] = field(default_factory=list)
+    #: A list, or once the test has ended a :class:`pytest_ragops.spool.SpilledContexts`.
+    contexts: Sequence[str] = field(default_factory=list)
     reference: str | None = None
     case_id: str | None = None
     variant: str | None = None
@@ -306,12 +308,35 @@ def encode_records(records: Sequence[Record], blank: Iterable[tuple[int, str]] =
             dicts[i]["scores"][metric][key] = None
         else:
             dicts[i][name] = None
+    from pytest_ragops.spool import plain
+
     try:
-        return orjson.dumps(dicts)
+        return orjson.dumps(dicts, default=plain)
     except TypeError:  # a type orjson does not know (a float subclass, ...)
         import json
 
-        return json.dumps(dicts, allow_nan=False).encode()
+        return json.dumps(dicts, allow_nan=False, default=plain).encode()
+
+
+#: Records per chunk of a worker's output (about 7 MB at 5 KB of contexts per record).
+RECORD_CHUNK: Final = 1000
+
+
+def encode_record_chunks(
+    records: Sequence[Record], blank: Iterable[tuple[int, str]] = (), size: int = RECORD_CHUNK
+) -> list[bytes]:
+    """:func:`encode_records` in chunks of ``size`` records, in order.
+
+    A worker then holds one chunk's dicts at a time besides the bytes, and the controller
+    decodes one chunk at a time: neither materialises every record's dicts at once.
+    """
+    by_chunk: dict[int, list[tuple[int, str]]] = {}
+    for i, name in blank:
+        by_chunk.setdefault(i // size, []).append((i % size, name))
+    return [
+        encode_records(records[start : start + size], by_chunk.get(start // size, ()))
+        for start in range(0, len(records), size)
+    ]
 
 
 def decode_records(payload: bytes) -> list[Any]:

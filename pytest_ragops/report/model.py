@@ -279,6 +279,8 @@ def stream_report(report: Mapping[str, Any], fh: IO[bytes]) -> None:
     """
     import orjson
 
+    from pytest_ragops.spool import plain
+
     keys = sorted(report)
     fh.write(b"{")
     for n, key in enumerate(keys):
@@ -290,9 +292,11 @@ def stream_report(report: Mapping[str, Any], fh: IO[bytes]) -> None:
             for i, rec in enumerate(value):
                 fh.write(b",\n    " if i else b"\n    ")
                 try:
-                    fh.write(orjson.dumps(rec, option=orjson.OPT_SORT_KEYS))
+                    fh.write(orjson.dumps(rec, default=plain, option=orjson.OPT_SORT_KEYS))
                 except TypeError:  # a type orjson does not know (numpy scalar, subclass)
-                    text = json.dumps(rec, sort_keys=True, allow_nan=False, separators=(",", ":"))
+                    text = json.dumps(
+                        rec, sort_keys=True, allow_nan=False, separators=(",", ":"), default=plain
+                    )
                     fh.write(text.encode())
             fh.write(b"\n  ]")
         else:

@@ -140,3 +140,47 @@ def test_a_negative_latency_under_xdist_is_one_line_not_an_internal_error(
         assert re.fullmatch(prefix + re.escape(why + ", below 0"), failure), failure
         assert report["summary"]["records"] == 3
         assert report["metrics"]["latency_max_s"] >= 0
+
+
+SPOOL_CONFTEST = """\
+import json
+from pathlib import Path
+
+import pytest
+
+def pytest_ragops_session_finish(report):
+    seen = [type(r["contexts"]).__name__ for r in report["records"]]
+    first = report["records"][0]["contexts"]
+    Path("hook.json").write_text(json.dumps({"types": seen, "first": first}))
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    plugin = session.config.pluginmanager.get_plugin("%s")
+    if plugin is not None and not hasattr(session.config, "workerinput"):
+        kinds = {type(r.contexts).__name__ for recs in plugin.records.values() for r in recs}
+        Path("held.json").write_text(json.dumps(sorted(kinds)))
+"""
+
+
+@pytest.mark.parametrize("xdist", [False, True])
+def test_finished_tests_contexts_wait_on_disk_and_come_back_whole(
+    project: pytest.Pytester, xdist: bool
+) -> None:
+    from pytest_ragops.plugin import _PLUGIN_NAME
+
+    project.makeconftest(SPOOL_CONFTEST % _PLUGIN_NAME)
+    result = project.runpytest("--ragops-eval", *(["-n", "2"] if xdist else []))
+    assert result.ret == 0, result.stdout.str()
+    # Held in memory only as spool views after the tests...
+    assert json.loads((project.path / "held.json").read_text()) == ["SpilledContexts"]
+    # ...written whole into report.json...
+    report = _report(project)
+    assert len(report["records"]) == 12
+    texts = {"Paris is the capital of France.", "The Seine flows through Paris.",
+             "The Eiffel Tower is 330 metres tall."}  # fmt: skip
+    assert {c for r in report["records"] for c in r["contexts"]} == texts
+    assert all(len(r["contexts"]) == 1 for r in report["records"])
+    # ...and handed to the session-finish hook as plain lists (its contract: builtins).
+    hook = json.loads((project.path / "hook.json").read_text())
+    assert set(hook["types"]) == {"list"}
+    assert hook["first"][0] in texts

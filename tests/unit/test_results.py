@@ -495,3 +495,18 @@ def test_from_dict_unchecked_keeps_a_refused_record() -> None:
     kept = Record.from_dict(data, check=False)
     assert kept.latency_s == -2.0
     assert kept.value("faithfulness") == 3.0
+
+
+def test_record_chunks_keep_order_and_blank_the_right_record() -> None:
+    from pytest_ragops.results import decode_records, encode_record_chunks
+
+    records = [_rec(0.5 + i / 100) for i in range(7)]
+    records[5].latency_s = math.nan
+    chunks = encode_record_chunks(records, [(5, "latency_s")], size=3)
+    assert len(chunks) == 3  # 3 + 3 + 1
+    sent = [d for chunk in chunks for d in decode_records(chunk)]
+    assert [d["scores"]["faithfulness"]["value"] for d in sent] == [
+        r.scores["faithfulness"]["value"] for r in records
+    ]
+    assert [d["latency_s"] is None for d in sent] == [i == 5 for i in range(7)]
+    assert encode_record_chunks([], size=3) == []
