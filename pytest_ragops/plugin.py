@@ -305,7 +305,11 @@ class RagopsPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        result = yield
+        try:
+            result = yield
+        except BaseException:  # a failed test's records are reported too: park them as well
+            self.spool.spill(self.records.get(item.nodeid, []))
+            raise
         from pytest_ragops.engine import check_test_gates
 
         records = self.records.get(item.nodeid, [])

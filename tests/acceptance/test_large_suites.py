@@ -169,8 +169,15 @@ def test_finished_tests_contexts_wait_on_disk_and_come_back_whole(
     from pytest_ragops.plugin import _PLUGIN_NAME
 
     project.makeconftest(SPOOL_CONFTEST % _PLUGIN_NAME)
+    failing = EVAL.replace(
+        "def test_plain(ragops):\n    ragops.evaluate(",
+        "def test_plain(ragops):\n    raise_after = ragops.evaluate(",
+    )
+    failing += "    assert raise_after is None  # fails after recording\n"
+    project.makepyfile(test_eval=failing)
     result = project.runpytest("--ragops-eval", *(["-n", "2"] if xdist else []))
-    assert result.ret == 0, result.stdout.str()
+    assert result.ret == 1, result.stdout.str()
+    result.assert_outcomes(passed=1, failed=1)
     # Held in memory only as spool views after the tests...
     assert json.loads((project.path / "held.json").read_text()) == ["SpilledContexts"]
     # ...written whole into report.json...
