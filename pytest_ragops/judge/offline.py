@@ -24,6 +24,7 @@ from pytest_ragops.judge.text import (
     content_terms,
     is_abstention,
     is_number,
+    is_referral,
     split_claims,
     split_sentences,
     stem,
@@ -334,6 +335,9 @@ def _claims(text: str) -> _Claims:
             abstained = True
         else:
             factual.append(claim)
+    if abstained:
+        # "Please ask your pharmacist" after an abstention only says where to look.
+        factual = [c for c in factual if not is_referral(c)]
     return _Claims(
         factual=tuple(_Terms.of(c) for c in factual),
         texts=tuple(factual),

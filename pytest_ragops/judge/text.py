@@ -21,6 +21,7 @@ __all__ = [
     "content_terms",
     "is_abstention",
     "is_number",
+    "is_referral",
     "split_claims",
     "split_sentences",
     "stem",
@@ -91,38 +92,70 @@ _REPLY_RE = re.compile(
     re.IGNORECASE,
 )
 
-# One alternation, so that checking a sentence is a single search.
+# Abstention is recognised by its structure, not by a list of sentences: a *source* (the
+# speaker, or the material: context, documents, manual pages, leaflet sections, ...)
+# followed, within a few words, by a negated verb of stating, knowing or finding ("the
+# manual sections I was given don't list", "I couldn't find anything about"), or a
+# statement that no information / mention / details exist. Matched on the normalised
+# tokens (lower case, apostrophes dropped: "don't" -> "dont"), as one search.
+_SOURCE = (
+    r"(?:i|we|context|contexts|documents?|documentation|docs|sources?|passages?|excerpts?"
+    r"|sections?|pages?|manuals?|leaflets?|texts?|materials?|information|snippets?"
+    r"|extracts?|articles?|guides?|handbooks?|records|terms)"
+)
+_NEG = (
+    r"(?:(?:do|does|did|can|could|would|is|are|was|were|am|have|has) not|dont|doesnt|didnt"
+    r"|cant|cannot|couldnt|wouldnt|isnt|arent|wasnt|werent|havent|hasnt|never"
+    r"|(?:am|is|are|was|were)?\s?(?:unable|not able) to|fail(?:s|ed)? to|make no|makes no)"
+)
+_STATE = (
+    r"(?:say|said|stat|mention|cover|contain|includ|list|giv|gave|provid|specif|explain"
+    r"|describ|discuss|detail|address|answer|tell|know|find|found|see|show|indicat|defin"
+    r"|document|offer|determin|confirm|refer|have|has|had|seem|appear|go into|talk|help"
+    r"|locat|spot|identif|verif|clarif|touch)\w*"
+)
+_NOTHING = (
+    r"(?:information|mention|details?|guidance|indication|explanation|specifics)"
+)
 _ABSTENTION_RE = re.compile(
     "|".join(
         (
-            r"\bi (?:do not|dont) know\b",
-            r"\b(?:i am|im) (?:not sure|unsure|not certain)\b",
-            r"\b(?:cannot|cant|can not|unable to|not able to) "
-            r"(?:answer|help|find|determine|tell|say|confirm)\b",
-            r"\b(?:could not|couldnt|did not|didnt) find\b",
-            r"\b(?:no|not enough|insufficient) (?:relevant )?information\b",
-            r"\b(?:context|contexts|documents?|sources?|passages?|excerpts?|text|texts)"
-            r"(?: \w+){0,2} (?:(?:does|do|did) not|doesnt|dont|didnt) "
-            r"(?:mention|contain|say|cover|include|provide|specify|answer|state|discuss)",
-            r"\bnot (?:mentioned|covered|specified|provided|found|stated|described|given|"
-            r"discussed|addressed) in the (?:\w+ )?"
-            r"(?:context|contexts|documents?|sources?|passages?|text|information|material)",
-            r"\bno mention of\b",
-            r"\bnothing in the (?:\w+ )?(?:context|documents?|sources?|passages?|text)\b",
-            r"\bi have no (?:information|knowledge|data)\b",
+            rf"\b{_SOURCE}\b(?: \w+){{0,6}}? {_NEG} (?:\w+ ){{0,2}}?{_STATE}",
+            r"\b(?:i am|im) (?:not sure|unsure|not certain|sorry)\b",
+            rf"\b(?:no|not enough|insufficient|not any|nothing|lack of|lacks?)"
+            rf"(?: \w+){{0,2}}? {_NOTHING}\b",
+            rf"\b(?:nothing|no mention|none) (?:\w+ ){{0,3}}?(?:in|from|of|about) (?:the |these |"
+            rf"this |my |any )?(?:\w+ )?{_SOURCE}\b",
+            r"\bnot (?:\w+ )?(?:mentioned|covered|specified|provided|found|stated|described"
+            r"|given|discussed|addressed|listed|included|documented|explained|shown)"
+            rf" (?:in|by|anywhere in) (?:the |these |this |any )?(?:\w+ ){{0,2}}?{_SOURCE}\b",
             r"\bno answer\b",
+            r"\bi (?:do not|dont) know\b",
         )
     )
 )
 
 
-# Every alternative of _ABSTENTION_RE contains one of these words: a text without any
-# of them is no abstention, which saves most sentences the normalisation and the search.
+# Every alternative of _ABSTENTION_RE contains one of these: a text without any is no
+# abstention, which saves most sentences the normalisation and the search.
 _ABSTENTION_HINT_RE = re.compile(
-    r"know|sure|certain|answer|help|find|determin|tell|say|confirm|information|context"
-    r"|document|source|passage|excerpt|text|material|mention|data",
+    r"\bI\b|\bwe\b|n't|not|never|unable|\bno\b|nothing|none|lack|insufficient|sorry|fail",
     re.IGNORECASE,
 )
+
+#: A sentence that refers the user elsewhere ("Please ask your pharmacist."): no claim
+#: when the answer abstains, since it only says where an answer might be found.
+_REFERRAL_RE = re.compile(
+    r"^\W*(?:please\s+|you (?:may|might|could|should) (?:want to\s+)?|i (?:would|\w+d)"
+    r" (?:recommend|suggest)\s+|try\s+)?(?:ask|consult|contact|check with|speak (?:to|with)"
+    r"|talk (?:to|with)|see|refer to|call|check)\b",
+    re.IGNORECASE,
+)
+
+
+def is_referral(text: str) -> bool:
+    """Whether ``text`` only refers the user elsewhere ("Please ask your pharmacist.")."""
+    return _REFERRAL_RE.search(text) is not None
 
 
 def is_number(token: str) -> bool:
