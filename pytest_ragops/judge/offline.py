@@ -19,6 +19,7 @@ from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
 from pytest_ragops.judge.claims import analyse, check_claim, windows_of
 from pytest_ragops.judge.lexicon import FILLER
+from pytest_ragops.judge.relevancy import relevancy
 from pytest_ragops.judge.text import (
     NEGATIONS,
     content_terms,
@@ -229,46 +230,11 @@ class _Run:
         )
 
     def answer_relevancy(self) -> float | str:
-        """Question-term coverage of the answer's sentences, echoes left out.
-
-        A sentence of an answer to a wh-question that says nothing beyond the question's
-        own words (and filler such as "an important topic") is an echo and counts for
-        nothing; the score is the mean of the best sentence's coverage and the whole
-        (non-echo) answer's coverage.
-        """
+        """How far the answer's content meets what is asked; see :mod:`.relevancy`."""
         if not self.sample.answer.strip():
             return "answer is empty"
-        question = _question(self.sample.question)
-        if not question.terms:
-            return "question has no content words"
-        claims = self.answer
-        if not claims.texts:
-            return 0.0
-        anchors = self._anchors(question)
-        best = anchored = 0.0
-        union: set[str] = set()
-        on_topic = 0
-        for claim in claims.texts:
-            passage = analyse(_drop_echoed_lead_in(claim, question))
-            terms = Counter(i for i in passage.items if isinstance(i, str))
-            new = {t for t in terms if t not in question.terms and t not in _filler()}
-            if question.wh and not new and not passage.quantities:
-                continue  # an echo of the question
-            covered = {q for q in question.terms if _covered(q, terms)}
-            if covered != question.terms and not _PRONOUNS.isdisjoint(tokens_of(claim)):
-                # "It listens on 6432": the pronoun stands for the question's subject.
-                covered.add(min(question.terms - covered))
-            if question.wants_number and passage.quantities:
-                covered.add(_NUMBER_FOCUS)
-            union |= covered
-            best = max(best, len(covered) / question.size)
-            share = max(len(new & a) for a in anchors) / len(new) if new and anchors else 0.0
-            anchored = max(anchored, share)
-            on_topic += bool(covered) or share >= 0.5
-        coverage = 0.5 * best + 0.5 * len(union) / question.size
-        # Padding with sentences that address nothing in the question costs up to a quarter.
-        padding = 0.75 + 0.25 * on_topic / len(claims.texts)
-        return min(1.0, max(coverage, anchored) * padding)
+        value = relevancy(self.sample.question, self.answer.texts, self.sample.contexts)
+        return "question has no content words" if value is None else value
 
     def _anchors(self, question: _Question) -> list[frozenset[str]]:
         """Context windows the question points at: they share half its terms (2+).

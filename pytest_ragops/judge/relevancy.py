@@ -1,0 +1,148 @@
+"""answer_relevancy for the offline judge: does the answer's content meet what is asked?
+
+Words shared with the question are weak evidence: an off-topic answer repeats the
+question's subject ("Levothyroxine is taken once a day ...") while stating something
+else. So every term is weighted by how *specific* it is within this sample's contexts
+(an inverse sentence frequency): the subject, named in most sentences, weighs little;
+what the question asks about ("miss a dose", "soft water") weighs much. Two views are
+combined, each a weighted share in [0, 1]:
+
+* **coverage**: the share of the question's weight that the answer's claims cover;
+* **anchored**: the share of the answer's own new content (terms beyond the question's)
+  found in the context sentences the question points at (its best weighted matches).
+
+A paraphrase that avoids the question's words scores by the second; an echo that
+repeats them while saying something else fails both. See ``docs/offline-judge.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from pytest_ragops.judge.claims import analyse
+from pytest_ragops.judge.lexicon import FILLER
+from pytest_ragops.judge.text import split_sentences, stem, term_of, tokens_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["relevancy"]
+
+#: Context sentences whose weighted match with the question reaches this share of the
+#: best one's are where the question points.
+_ANCHOR_SHARE: Final = 0.75
+
+# A wh-question asks for something its own words do not say; a yes/no question may be
+# answered by restating it.
+_WH_RE = re.compile(r"^\W*(?:what|which|how|when|where|why|who|whom|whose)\b", re.IGNORECASE)
+_NUMBER_Q_RE = re.compile(
+    r"\bhow (?:many|much|long|often|large|big|fast|high|low|old|soon|far)\b"
+    r"|\bwhat (?:is|are) the (?:default|maximum|minimum|limit)|\bdefaults? (?:of|value)"
+    r"|\bwhich port\b|\bwhat (?:temperature|size|value|number|dose|age|time)\b|\bwhen\b",
+    re.IGNORECASE,
+)
+_NUMBER_FOCUS: Final = "\x00number"
+
+
+@lru_cache(maxsize=1)
+def _filler() -> frozenset[str]:
+    """The filler words, stemmed (on first use: the stemmer loads lazily)."""
+    return frozenset(stem(w) for w in FILLER)
+
+
+@lru_cache(maxsize=4096)
+def _sentence_terms(context: str) -> tuple[frozenset[str], ...]:
+    """Each sentence's content terms (cached: contexts recur across samples)."""
+    return tuple(
+        frozenset(t for t in map(term_of, tokens_of(s)) if t) for s in split_sentences(context)
+    )
+
+
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(i for i in analyse(text).items if isinstance(i, str)) - _filler()
+
+
+def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> float | None:
+    """The relevancy of the answer's factual ``claims`` to ``question``, in [0, 1].
+
+    ``None`` when the question has no content terms. No claims (an abstention) is 0.
+    """
+    q_terms = _terms(question)
+    if not q_terms:
+        return None
+    if not claims:
+        return 0.0
+    sentences = list(dict.fromkeys(s for c in contexts for s in _sentence_terms(c)))
+    df: Counter[str] = Counter(t for s in sentences for t in s)
+    n = len(sentences)
+
+    def weight(term: str) -> float:
+        return math.log((n + 1.0) / (df[term] + 0.5)) + 0.1
+
+    wh = bool(_WH_RE.search(question))
+    wants_number = bool(_NUMBER_Q_RE.search(question))
+    answer: set[str] = set()
+    has_number = False
+    for claim in claims:
+        passage = analyse(_drop_echoed_lead_in(claim, q_terms, wh))
+        terms = {i for i in passage.items if isinstance(i, str)} - _filler()
+        if wh and terms <= q_terms and not passage.quantities:
+            continue  # an echo of the question says nothing
+        answer |= terms
+        has_number = has_number or bool(passage.quantities)
+    if not answer and not has_number:
+        return 0.0
+    q_weights = {t: weight(t) for t in q_terms}
+    if wants_number:
+        q_weights[_NUMBER_FOCUS] = sum(q_weights.values()) / len(q_weights)
+    covered = {t for t in q_terms if _covered(t, answer)}
+    if has_number and wants_number:
+        covered.add(_NUMBER_FOCUS)
+    coverage = sum(q_weights[t] for t in covered) / sum(q_weights.values())
+    return max(coverage, _anchored(answer - q_terms, q_weights, sentences, weight))
+
+
+def _anchored(
+    new: set[str],
+    q_weights: dict[str, float],
+    sentences: list[frozenset[str]],
+    weight: Callable[[str], float],
+) -> float:
+    """The weighted share of the answer's new terms in the sentences the question
+    points at; terms found in no context sentence are left out (they cannot tell)."""
+    if not new or not sentences:
+        return 0.0
+    matches = [sum(q_weights.get(t, 0.0) for t in s) for s in sentences]
+    best = max(matches)
+    if best <= 0.0:
+        return 0.0
+    anchor: set[str] = set()
+    for s, m in zip(sentences, matches, strict=True):
+        if m >= _ANCHOR_SHARE * best:
+            anchor |= s
+    known = {t for t in new if any(t in s for s in sentences)} or new
+    total = sum(weight(t) for t in known)
+    return sum(weight(t) for t in known & anchor) / total if total else 0.0
+
+
+def _drop_echoed_lead_in(claim: str, q_terms: frozenset[str], wh: bool) -> str:
+    """``claim`` without a lead-in ("To watch X on Y, ...") that only repeats the question."""
+    head, sep, rest = claim.partition(", ")
+    if not sep or not rest.strip() or not wh:
+        return claim
+    terms = _terms(head)
+    if terms and terms <= q_terms and len(terms) >= 0.5 * len(q_terms):
+        return rest
+    return claim
+
+
+def _covered(term: str, answer: set[str]) -> bool:
+    """A question term is covered by the same answer term, or inside an identifier
+    (4+ letters: "backup" in ``pg_basebackup``)."""
+    if term in answer:
+        return True
+    return len(term) >= 4 and any(term in a for a in answer if len(a) > len(term))
