@@ -98,11 +98,11 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
         return 0.0
     q_weights = {t: weight(t) for t in q_terms}
     if wants_number:
-        q_weights[_NUMBER_FOCUS] = sum(q_weights.values()) / len(q_weights)
+        q_weights[_NUMBER_FOCUS] = math.fsum(q_weights.values()) / len(q_weights)
     covered = {t for t in q_terms if _covered(t, answer)}
     if has_number and wants_number:
         covered.add(_NUMBER_FOCUS)
-    coverage = sum(q_weights[t] for t in covered) / sum(q_weights.values())
+    coverage = math.fsum(q_weights[t] for t in covered) / math.fsum(q_weights.values())
     return max(coverage, _anchored(answer - q_terms, q_weights, sentences, weight))
 
 
@@ -116,7 +116,7 @@ def _anchored(
     points at; terms found in no context sentence are left out (they cannot tell)."""
     if not new or not sentences:
         return 0.0
-    matches = [sum(q_weights.get(t, 0.0) for t in s) for s in sentences]
+    matches = [math.fsum(q_weights.get(t, 0.0) for t in s) for s in sentences]
     best = max(matches)
     if best <= 0.0:
         return 0.0
@@ -125,8 +125,8 @@ def _anchored(
         if m >= _ANCHOR_SHARE * best:
             anchor |= s
     known = {t for t in new if any(t in s for s in sentences)} or new
-    total = sum(weight(t) for t in known)
-    return sum(weight(t) for t in known & anchor) / total if total else 0.0
+    total = math.fsum(weight(t) for t in known)
+    return math.fsum(weight(t) for t in known & anchor) / total if total else 0.0
 
 
 def _drop_echoed_lead_in(claim: str, q_terms: frozenset[str], wh: bool) -> str:
