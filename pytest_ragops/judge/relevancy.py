@@ -81,7 +81,9 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
     n = len(sentences)
 
     def weight(term: str) -> float:
-        return math.log((n + 1.0) / (df[term] + 0.5)) + 0.1
+        # A term in no context sentence is weighed as one in a single sentence: it is
+        # the user's wording, which grounded answers need not repeat.
+        return math.log((n + 1.0) / (max(df[term], 1) + 0.5)) + 0.1
 
     wh = bool(_WH_RE.search(question))
     wants_number = bool(_NUMBER_Q_RE.search(question))
