@@ -99,9 +99,9 @@ _REPLY_RE = re.compile(
 # statement that no information / mention / details exist. Matched on the normalised
 # tokens (lower case, apostrophes dropped: "don't" -> "dont"), as one search.
 _SOURCE = (
-    r"(?:i|we|context|contexts|documents?|documentation|docs|sources?|passages?|excerpts?"
+    r"(?:i|im|we|context|contexts|documents?|documentation|docs|sources?|passages?|excerpts?"
     r"|sections?|pages?|manuals?|leaflets?|texts?|materials?|information|snippets?"
-    r"|extracts?|articles?|guides?|handbooks?|records|terms)"
+    r"|extracts?|articles?|guides?|handbooks?)"
 )
 _NEG = (
     r"(?:(?:do|does|did|can|could|would|is|are|was|were|am|have|has) not|dont|doesnt|didnt"
@@ -129,6 +129,8 @@ _ABSTENTION_RE = re.compile(
             r"\bnot (?:\w+ )?(?:mentioned|covered|specified|provided|found|stated|described"
             r"|given|discussed|addressed|listed|included|documented|explained|shown)"
             rf" (?:in|by|anywhere in) (?:the |these |this |any )?(?:\w+ ){{0,2}}?{_SOURCE}\b",
+            r"\b(?:is not|are not|was not|were not|isnt|arent|wasnt|werent) (?:mentioned"
+            r"|specified|documented|discussed|addressed)\b",
             r"\bno answer\b",
             r"\bi (?:do not|dont) know\b",
         )
