@@ -170,10 +170,7 @@ def analyse(text: str) -> Passage:
         clause_items, negations = _items(tokens)
         items.extend(clause_items)
         terms = frozenset(t for t in clause_items if isinstance(t, str))
-        scope: frozenset[str] = frozenset()
-        if negations:
-            first = next(k for k, t in enumerate(tokens) if t in NEGATIONS)
-            scope = frozenset(c for c in map(term_of, tokens[first + 1 :]) if c)
+        scope = _scope(tokens) if negations else frozenset()
         marks = frozenset(m for m in map(_mark, tokens) if m)
         clauses.append(Clause(piece.strip(), terms, _negated(tokens), scope, marks))
     return Passage(
@@ -184,6 +181,29 @@ def analyse(text: str) -> Passage:
         rare=_rare(text),
         clauses=tuple(clauses),
     )
+
+
+def _scope(tokens: list[str]) -> frozenset[str]:
+    """What the clause's negations are about: the first few content terms after each
+    cue ("cannot be lived in following ..." is about living, not the event)."""
+    scope: set[str] = set()
+    for k, tok in enumerate(tokens):
+        if tok not in NEGATIONS:
+            continue
+        taken = 0
+        for t in tokens[k + 1 :]:
+            if t in NEGATIONS:
+                break
+            term = term_of(t)
+            if term:
+                scope.add(term)
+                taken += 1
+                if taken == _SCOPE_TERMS:
+                    break
+    return frozenset(scope)
+
+
+_SCOPE_TERMS: Final = 3
 
 
 def _negated(tokens: list[str]) -> bool:

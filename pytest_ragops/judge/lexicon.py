@@ -13,6 +13,7 @@ from typing import Final
 __all__ = [
     "ANTONYMS",
     "FILLER",
+    "NEGATING_VERBS",
     "NUMBER_WORDS",
     "PHRASES",
     "ROMAN_AFTER",
@@ -89,6 +90,21 @@ ANTONYMS: Final[tuple[tuple[str, str], ...]] = (
     ("increase", "reduce"),
     ("early", "late"),
     ("light", "heavy"),
+)
+
+#: Verbs that negate their object ("avoid grapefruit juice" = "do not drink it", "skip the
+#: dose" = "do not give it"): negation cues like "not", in every inflection listed. Words of
+#: the antonym list (forbid, exclude, stop) are not here: they flip by that list.
+NEGATING_VERBS: Final = (
+    "avoid avoids avoided avoiding",
+    "skip skips skipped skipping",
+    "omit omits omitted omitting",
+    "waive waives waived waiving",
+    "withhold withholds withheld withholding",
+    "refuse refuses refused refusing",
+    "lack lacks lacked lacking",
+    "prevent prevents prevented preventing",
+    "ban bans banned banning",
 )
 
 #: Words with one meaning here, mapped to one canonical word (applied before stemming).
@@ -183,6 +199,10 @@ PHRASES: Final[dict[str, str]] = {
     "half of": "50 percent of",
     "one half of": "50 percent of",
     "twice": "2 times",
+    "hold back": "withhold",
+    "holds back": "withholds",
+    "held back": "withheld",
+    "holding back": "withholding",
     "thrice": "3 times",
 }
 

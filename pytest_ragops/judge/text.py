@@ -13,7 +13,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from pytest_ragops.judge.lexicon import PHRASES, SYNONYMS
+from pytest_ragops.judge.lexicon import NEGATING_VERBS, PHRASES, SYNONYMS
 
 __all__ = [
     "NEGATIONS",
@@ -67,9 +67,9 @@ STOPWORDS: frozenset[str] = _word_set(
 NEGATIONS: frozenset[str] = _word_set(
     """
     not no never cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
-    shouldnt couldnt hasnt havent hadnt nor neither none nothing without
+    shouldnt couldnt hasnt havent hadnt nor neither none nothing without non
     """
-)
+) | frozenset(w for verb in NEGATING_VERBS for w in verb.split())
 
 # Abbreviations whose full stop does not end a sentence.
 _ABBREVIATIONS = _word_set("e.g i.e etc vs approx fig cf al incl resp dr mr mrs ms")
@@ -175,6 +175,7 @@ def tokenize(text: str) -> list[str]:
     """
     text = _VERSION_RE.sub("", text.lower())
     if _PHRASE_HINTS.search(text):
+        text = _BOUND_RE.sub(r"\1at most", text)
         text = _PHRASE_RE.sub(_phrase, text)
     if "," in text:
         text = _THOUSANDS_RE.sub("", text)
@@ -186,7 +187,12 @@ def tokenize(text: str) -> list[str]:
 
 
 # One alternation over the shipped phrases; a cheap pre-check keeps the common case fast.
-_PHRASE_HINTS = re.compile(r"than|quarter|half|twice|thrice|exceed")
+_PHRASE_HINTS = re.compile(r"than|quarter|half|twice|thrice|exceed|back")
+# A negated comparison is an upper bound, not a negation: "should not take more than 6"
+# says "take at most 6", whatever verb stands between.
+_BOUND_RE = re.compile(
+    r"\b(?:not|never|cannot|\w+n[\u2019']t)\s+((?:\w+\s+){0,2}?)(?:more|longer|later) than\b"
+)
 _PHRASE_RE = re.compile(
     r"\b(?:" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b"
 )
