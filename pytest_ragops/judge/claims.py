@@ -111,6 +111,8 @@ class Window:
     #: Content terms, without number words and units (close to the full analysis').
     terms: frozenset[str]
     numbers: frozenset[str]
+    #: Each sentence's content terms: ties between windows go to the best-aligned one.
+    parts: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +261,11 @@ def _rare_word(word: str, opening: bool) -> tuple[str, ...]:
         or upper >= 2
         or (upper == 1 and core[0].isupper() and not opening and len(core) > 2)
     ):
-        return tuple(t for t in map(term_of, tokenize(core)) if t and not t[0].isdigit())
+        return tuple(
+            term_of(t)
+            for t in tokenize(core)
+            if term_of(t) and not t[0].isdigit() and t not in _NOT_LIGHT_TERMS
+        )
     return ()
 
 
@@ -389,6 +395,7 @@ def _windows(text: str, size: int) -> tuple[Window, ...]:
                 tuple(sentences[start : start + width]),
                 frozenset().union(*(p[0] for p in part)),
                 frozenset().union(*(p[1] for p in part)),
+                tuple(p[0] for p in part),
             )
         )
     return tuple(out)
@@ -430,18 +437,24 @@ def check_claim(
     """
     if not windows:
         return Verdict(False, "no-context", "no context was retrieved")
-    scored = [(_overlap(claim, w), w) for w in windows]
+    scored = [((_overlap(claim, w), _aligned(claim, w)), w) for w in windows]
     best = max(s for s, _ in scored)
+    everywhere = frozenset().union(*(w.terms for w in windows))
     first: Verdict | None = None
     for score, window in scored:
         if score < best:
             continue
-        verdict = _check(claim, window, question, support)
+        verdict = _check(claim, window, question, support, everywhere)
         if verdict.supported:
             return verdict
         first = first or verdict
     assert first is not None
     return first
+
+
+def _aligned(claim: Passage, window: Window) -> int:
+    """How many claim terms the window's best-matching single sentence has."""
+    return max((len(claim.terms & p) for p in window.parts), default=0)
 
 
 def _overlap(claim: Passage, window: Window) -> float:
@@ -450,7 +463,9 @@ def _overlap(claim: Passage, window: Window) -> float:
     return len(shared) + len(shared & claim.rare) + numbers
 
 
-def _check(claim: Passage, light: Window, question: Passage, support: float) -> Verdict:
+def _check(
+    claim: Passage, light: Window, question: Passage, support: float, everywhere: frozenset[str]
+) -> Verdict:
     window = full(light)
     present = [i for i in window.items if isinstance(i, Quantity)]
     for q in claim.quantities:
@@ -483,7 +498,11 @@ def _check(claim: Passage, light: Window, question: Passage, support: float) -> 
     polarity = _polarity(claim, window)
     if polarity is not None:
         return Verdict(False, "polarity", polarity)
-    swapped = _substitution(claim, window) or _attachment(claim, window, question)
+    swapped = (
+        _substitution(claim, window)
+        or _slot_substitution(claim, window)
+        or _attachment(claim, window, question)
+    )
     if swapped is not None:
         return Verdict(False, "wrong-entity", swapped)
     reversed_ = _role_swap(claim, window)
@@ -787,6 +806,56 @@ def _substitution(claim: Passage, window: FullWindow) -> str | None:
                 if pair[1 - side] == x and e != m and e not in claim.terms:
                     return f"{m!r} where the context says {e!r}"
     return None
+
+
+def _slot_substitution(claim: Passage, window: FullWindow) -> str | None:
+    """A claim term standing in the slot where the aligned sentence has another one.
+
+    The sentence of the window sharing most of the claim's terms is its alignment. A
+    claim term ``m`` that the sentence lacks, next to a term ``x`` that it has, replaces
+    the term ``e`` the sentence has next to ``x`` on the same side ("female cat" against
+    "male cat", "the Plus plan" against "Premier"). Paraphrase replaces words too, so
+    this fires only when the rest of the claim is the sentence's own words (``m`` is the
+    one term missing), or when ``m`` looks like an entity: a name or identifier, or a
+    spelling close to ``e`` (male/female, inlet/outlet).
+    """
+    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    if len(claim.terms & sentence.terms) < 2:
+        return None
+    missing = claim.terms - sentence.terms
+    # The claim repeats the sentence but for one term: the answer reused it verbatim.
+    verbatim = len(missing) == 1 and len(claim.terms & sentence.terms) >= max(
+        3.0, _VERBATIM * len(sentence.terms)
+    )
+    c_terms = [i for i in claim.items if isinstance(i, str)]
+    s_pairs = sorted(_pairs([i for i in sentence.items if isinstance(i, str)]))
+    for left, right in _pairs(c_terms):
+        for m, x, side in ((left, right, 0), (right, left, 1)):
+            if m not in missing or x not in sentence.terms:
+                continue
+            entity = m in claim.rare or m not in window.terms
+            for pair in s_pairs:
+                e = pair[side]
+                if pair[1 - side] != x or e in claim.terms or e[0].isdigit():
+                    continue
+                if (verbatim and m not in window.terms) or (
+                    entity and (m in claim.rare or _close(m, e))
+                ):
+                    return f"{m!r} where the context says {e!r}"
+    return None
+
+
+_VERBATIM: Final = 0.7
+
+
+def _close(a: str, b: str) -> bool:
+    """Spellings sharing most of the shorter one (male/female, inlet/outlet), neither
+    a prefix of the other (rolls back / rollback are one word)."""
+    short, long_ = sorted((a, b), key=len)
+    if long_.startswith(short):
+        return False
+    need = max(3, -(-3 * len(short) // 5))
+    return any(short[i : i + need] in long_ for i in range(len(short) - need + 1))
 
 
 def _pairs(terms: list[str]) -> set[tuple[str, str]]:

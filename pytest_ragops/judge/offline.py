@@ -112,7 +112,7 @@ class OfflineJudge:
     #: Judge family label.
     name: str = "offline"
 
-    def __init__(self, *, support: float = 0.6, match: float = 0.6, window: int = 3) -> None:
+    def __init__(self, *, support: float = 0.5, match: float = 0.6, window: int = 3) -> None:
         for option, value in (("support", support), ("match", match)):
             if not 0.0 < value <= 1.0:
                 raise RagopsUsageError(f"{option} must be in (0, 1], got {value!r}")
