@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.judge.lexicon import (
     ANTONYMS,
+    COMMON_VERBS,
     FILLER,
     NUMBER_WORDS,
     ROMAN_AFTER,
@@ -140,6 +141,12 @@ class Verdict:
 def _filler() -> frozenset[str]:
     """The filler words, stemmed (built on first use: the stemmer loads lazily)."""
     return frozenset(stem(w) for w in FILLER)
+
+
+@lru_cache(maxsize=1)
+def _common_verbs() -> frozenset[str]:
+    """The common verbs, stemmed (built on first use: the stemmer loads lazily)."""
+    return frozenset(stem(w) for w in COMMON_VERBS)
 
 
 @lru_cache(maxsize=1)
@@ -500,7 +507,7 @@ def _check(
         return Verdict(False, "polarity", polarity)
     swapped = (
         _substitution(claim, window)
-        or _slot_substitution(claim, window)
+        or _slot_substitution(claim, window, question)
         or _attachment(claim, window, question)
     )
     if swapped is not None:
@@ -808,41 +815,57 @@ def _substitution(claim: Passage, window: FullWindow) -> str | None:
     return None
 
 
-def _slot_substitution(claim: Passage, window: FullWindow) -> str | None:
+def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) -> str | None:
     """A claim term standing in the slot where the aligned sentence has another one.
 
     The sentence of the window sharing most of the claim's terms is its alignment. A
-    claim term ``m`` that the sentence lacks, next to a term ``x`` that it has, replaces
-    the term ``e`` the sentence has next to ``x`` on the same side ("female cat" against
-    "male cat", "the Plus plan" against "Premier"). Paraphrase replaces words too, so
-    this fires only when the rest of the claim is the sentence's own words (``m`` is the
-    one term missing), or when ``m`` looks like an entity: a name or identifier, or a
-    spelling close to ``e`` (male/female, inlet/outlet).
+    claim term ``m`` that the sentence lacks (and the question does not name) replaces
+    the sentence's term ``e`` when they stand between the same neighbours. Paraphrase
+    replaces words too, so this fires only when the rest of the claim is the sentence's
+    own words and ``m`` has both of ``e``'s neighbours ("never give ibuprofen to cats"
+    against "never give paracetamol to cats"), or when ``m`` looks like an entity, a
+    name or identifier or a spelling close to ``e`` ("female cat" against "male cat"),
+    and shares one neighbour ("the Plus plan" against "with Premier only").
     """
     sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
-    if len(claim.terms & sentence.terms) < 2:
+    shared = len(claim.terms & sentence.terms)
+    if shared < 2:
         return None
-    missing = claim.terms - sentence.terms
+    missing = claim.terms - sentence.terms - question.terms
+    if not missing:
+        return None
     # The claim repeats the sentence but for one term: the answer reused it verbatim.
-    verbatim = len(missing) == 1 and len(claim.terms & sentence.terms) >= max(
+    verbatim = len(claim.terms - sentence.terms) == 1 and shared >= max(
         3.0, _VERBATIM * len(sentence.terms)
     )
-    c_terms = [i for i in claim.items if isinstance(i, str)]
-    s_pairs = sorted(_pairs([i for i in sentence.items if isinstance(i, str)]))
-    for left, right in _pairs(c_terms):
-        for m, x, side in ((left, right, 0), (right, left, 1)):
-            if m not in missing or x not in sentence.terms:
+    mine = ["^", *(i for i in claim.items if isinstance(i, str)), "$"]
+    theirs = ["^", *(i for i in sentence.items if isinstance(i, str)), "$"]
+    for k in range(1, len(mine) - 1):
+        m = mine[k]
+        if m not in missing:
+            continue
+        entity = m in claim.rare or (m not in window.terms and _close_to_any(m, sentence))
+        if not (entity or (verbatim and m not in window.terms and m not in _common_verbs())):
+            continue
+        for j in range(1, len(theirs) - 1):
+            e = theirs[j]
+            if e in claim.terms or e[0].isdigit():
                 continue
-            entity = m in claim.rare or m not in window.terms
-            for pair in s_pairs:
-                e = pair[side]
-                if pair[1 - side] != x or e in claim.terms or e[0].isdigit():
-                    continue
-                if (verbatim and m not in window.terms) or (
-                    entity and (m in claim.rare or _close(m, e))
-                ):
-                    return f"{m!r} where the context says {e!r}"
+            same_left = theirs[j - 1] == mine[k - 1]
+            same_right = theirs[j + 1] == mine[k + 1]
+            if verbatim and same_left and same_right and m not in window.terms:
+                return f"{m!r} where the context says {e!r}"
+            if (
+                entity
+                and ((same_left and mine[k - 1] != "^") or (same_right and mine[k + 1] != "$"))
+                and (m in claim.rare or _close(m, e))
+            ):
+                return f"{m!r} where the context says {e!r}"
     return None
+
+
+def _close_to_any(m: str, sentence: Passage) -> bool:
+    return any(_close(m, t) for t in sentence.terms)
 
 
 _VERBATIM: Final = 0.7

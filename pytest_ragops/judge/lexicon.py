@@ -12,6 +12,7 @@ from typing import Final
 
 __all__ = [
     "ANTONYMS",
+    "COMMON_VERBS",
     "FILLER",
     "NEGATING_VERBS",
     "NUMBER_WORDS",
@@ -107,6 +108,25 @@ NEGATING_VERBS: Final = (
     "ban bans banned banning",
 )
 
+#: Common English verbs and connectives, stemmed at use: a reworded sentence swaps these
+#: freely ("checkpoints start" / "are triggered"), so a swap of one of them is not taken
+#: for a wrong entity or part (those are nouns: "ibuprofen" for "paracetamol").
+COMMON_VERBS: Final = frozenset(
+    """
+    accept add allow apply arrive ask become begin bring build buy call carry cause change
+    check choose close come consider contain continue cost count create cut decide depend
+    describe do drop eat end expect explain fall feel fill find finish fit follow form get
+    give go grow handle happen have hear help hold include increase keep know last lead
+    learn leave let lie like live look lose make mark matter mean meet miss move need note
+    occur offer open own pass pay pick place plan play point prefer prepare press produce
+    protect provide pull push put reach read receive record reduce refer relate rely remain
+    remember remove repeat replace report require rest return rise run save say see seem
+    select sell send serve set settle show sit sleep spend stand start stay stop store
+    suggest supply support take talk tell tend think throw trigger try turn understand use
+    wait walk want watch wear work write instead rather also still just even again
+    """.split()
+)
+
 #: Words with one meaning here, mapped to one canonical word (applied before stemming).
 SYNONYMS: Final[dict[str, str]] = {
     "reboot": "restart",
@@ -146,6 +166,7 @@ SYNONYMS: Final[dict[str, str]] = {
     "assist": "help",
     "sufficient": "enough",
     "finish": "end",
+    "rather": "instead",
     # Irregular verb forms the stemmer does not meet with their base form.
     "taken": "take",
     "took": "take",

@@ -89,12 +89,14 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
     wants_number = bool(_NUMBER_Q_RE.search(question))
     answer: set[str] = set()
     has_number = False
+    each: list[set[str]] = []
     for claim in claims:
         passage = analyse(_drop_echoed_lead_in(claim, q_terms, wh))
         terms = {i for i in passage.items if isinstance(i, str)} - _filler()
         if wh and terms <= q_terms and not passage.quantities:
             continue  # an echo of the question says nothing
         answer |= terms
+        each.append(terms)
         has_number = has_number or bool(passage.quantities)
     if not answer and not has_number:
         return 0.0
@@ -105,7 +107,12 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
     if has_number and wants_number:
         covered.add(_NUMBER_FOCUS)
     coverage = math.fsum(q_weights[t] for t in covered) / math.fsum(q_weights.values())
-    return max(coverage, _anchored(answer - q_terms, q_weights, sentences, weight))
+    anchored, anchor = _anchored(answer - q_terms, q_weights, sentences, weight)
+    # Padding with claims that touch neither the question nor where it points costs up
+    # to a quarter.
+    on_topic = sum(1 for terms in each if terms & (q_terms | anchor)) if each else 1
+    padding = 0.75 + 0.25 * on_topic / max(1, len(each))
+    return max(coverage, anchored) * padding
 
 
 def _anchored(
@@ -113,22 +120,23 @@ def _anchored(
     q_weights: dict[str, float],
     sentences: list[frozenset[str]],
     weight: Callable[[str], float],
-) -> float:
+) -> tuple[float, frozenset[str]]:
     """The weighted share of the answer's new terms in the sentences the question
     points at; terms found in no context sentence are left out (they cannot tell)."""
-    if not new or not sentences:
-        return 0.0
+    if not sentences:
+        return 0.0, frozenset()
     matches = [math.fsum(q_weights.get(t, 0.0) for t in s) for s in sentences]
     best = max(matches)
     if best <= 0.0:
-        return 0.0
-    anchor: set[str] = set()
-    for s, m in zip(sentences, matches, strict=True):
-        if m >= _ANCHOR_SHARE * best:
-            anchor |= s
+        return 0.0, frozenset()
+    anchor = frozenset().union(
+        *(s for s, m in zip(sentences, matches, strict=True) if m >= _ANCHOR_SHARE * best)
+    )
+    if not new:
+        return 0.0, anchor
     known = {t for t in new if any(t in s for s in sentences)} or new
     total = math.fsum(weight(t) for t in known)
-    return math.fsum(weight(t) for t in known & anchor) / total if total else 0.0
+    return (math.fsum(weight(t) for t in known & anchor) / total if total else 0.0), anchor
 
 
 def _drop_echoed_lead_in(claim: str, q_terms: frozenset[str], wh: bool) -> str:
@@ -137,6 +145,8 @@ def _drop_echoed_lead_in(claim: str, q_terms: frozenset[str], wh: bool) -> str:
     if not sep or not rest.strip() or not wh:
         return claim
     terms = _terms(head)
+    if analyse(head).quantities:
+        return claim  # a number is an answer, not an echo
     if terms and terms <= q_terms and len(terms) >= 0.5 * len(q_terms):
         return rest
     return claim
