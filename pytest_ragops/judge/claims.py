@@ -444,14 +444,19 @@ def check_claim(
     """
     if not windows:
         return Verdict(False, "no-context", "no context was retrieved")
-    scored = [((_overlap(claim, w), _aligned(claim, w)), w) for w in windows]
-    best = max(s for s, _ in scored)
-    everywhere = frozenset().union(*(w.terms for w in windows))
+    overlaps = [_overlap(claim, w) for w in windows]
+    top = max(overlaps)
+    tier = [w for o, w in zip(overlaps, windows, strict=True) if o == top]
+    if not top:
+        # Sharing nothing with any window, the claim meets every window alike: one tells.
+        tier = tier[:1]
+    elif len(tier) > 1:
+        aligned = [_aligned(claim, w) for w in tier]
+        most = max(aligned)
+        tier = [w for a, w in zip(aligned, tier, strict=True) if a == most]
     first: Verdict | None = None
-    for score, window in scored:
-        if score < best:
-            continue
-        verdict = _check(claim, window, question, support, everywhere)
+    for window in tier:
+        verdict = _check(claim, window, question, support)
         if verdict.supported:
             return verdict
         first = first or verdict
@@ -470,9 +475,7 @@ def _overlap(claim: Passage, window: Window) -> float:
     return len(shared) + len(shared & claim.rare) + numbers
 
 
-def _check(
-    claim: Passage, light: Window, question: Passage, support: float, everywhere: frozenset[str]
-) -> Verdict:
+def _check(claim: Passage, light: Window, question: Passage, support: float) -> Verdict:
     window = full(light)
     present = [i for i in window.items if isinstance(i, Quantity)]
     for q in claim.quantities:

@@ -217,8 +217,12 @@ class _Run:
             )
         windows = [w for c in self.sample.contexts for w in windows_of(c, self.judge._window)]
         question = analyse(self.sample.question)
+        quoted = [_flat(c) for c in self.sample.contexts]
         failed = []
         for text in claims.texts:
+            flat = _flat(text)
+            if len(flat) >= _QUOTE_CHARS and any(flat in c for c in quoted):
+                continue  # a quote of a context says what the context says
             verdict = check_claim(analyse(text), windows, question, self.judge._support)
             if not verdict.supported:
                 failed.append(f"{_quote(text)} ({verdict.rule}: {verdict.detail})")
@@ -363,6 +367,16 @@ def _drop_echoed_lead_in(claim: str, question: _Question) -> str:
     if terms and terms <= question.terms and len(terms) >= 0.5 * len(question.terms):
         return rest
     return claim
+
+
+#: A claim this long found word for word in a context is supported without the rules.
+_QUOTE_CHARS: Final = 20
+
+
+@lru_cache(maxsize=4096)
+def _flat(text: str) -> str:
+    """``text`` lower-cased with single spaces and no end punctuation, for quote lookup."""
+    return " ".join(text.lower().split()).strip(" .!?;:,")
 
 
 def _quote(text: str, limit: int = 80) -> str:

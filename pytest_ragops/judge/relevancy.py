@@ -62,6 +62,16 @@ def _sentence_terms(context: str) -> tuple[frozenset[str], ...]:
     )
 
 
+@lru_cache(maxsize=1024)
+def _corpus(
+    contexts: tuple[str, ...],
+) -> tuple[list[frozenset[str]], Counter[str], frozenset[str]]:
+    """The distinct context sentences' terms, each term's sentence count, and all terms."""
+    sentences = list(dict.fromkeys(s for c in contexts for s in _sentence_terms(c)))
+    df: Counter[str] = Counter(t for s in sentences for t in s)
+    return sentences, df, frozenset(df)
+
+
 def _terms(text: str) -> frozenset[str]:
     return frozenset(i for i in analyse(text).items if isinstance(i, str)) - _filler()
 
@@ -76,8 +86,7 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
         return None
     if not claims:
         return 0.0
-    sentences = list(dict.fromkeys(s for c in contexts for s in _sentence_terms(c)))
-    df: Counter[str] = Counter(t for s in sentences for t in s)
+    sentences, df, seen = _corpus(tuple(contexts))
     n = len(sentences)
 
     def weight(term: str) -> float:
@@ -107,7 +116,7 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
     if has_number and wants_number:
         covered.add(_NUMBER_FOCUS)
     coverage = math.fsum(q_weights[t] for t in covered) / math.fsum(q_weights.values())
-    anchored, anchor = _anchored(answer - q_terms, q_weights, sentences, weight)
+    anchored, anchor = _anchored(answer - q_terms, q_weights, sentences, seen, weight)
     # Padding with claims that touch neither the question nor where it points costs up
     # to a quarter.
     on_topic = sum(1 for terms in each if terms & (q_terms | anchor)) if each else 1
@@ -119,13 +128,18 @@ def _anchored(
     new: set[str],
     q_weights: dict[str, float],
     sentences: list[frozenset[str]],
+    seen: frozenset[str],
     weight: Callable[[str], float],
 ) -> tuple[float, frozenset[str]]:
     """The weighted share of the answer's new terms in the sentences the question
     points at; terms found in no context sentence are left out (they cannot tell)."""
     if not sentences:
         return 0.0, frozenset()
-    matches = [math.fsum(q_weights.get(t, 0.0) for t in s) for s in sentences]
+    asked = q_weights.keys()
+    matches = [
+        math.fsum(q_weights[t] for t in s & asked) if not s.isdisjoint(asked) else 0.0
+        for s in sentences
+    ]
     best = max(matches)
     if best <= 0.0:
         return 0.0, frozenset()
@@ -134,7 +148,7 @@ def _anchored(
     )
     if not new:
         return 0.0, anchor
-    known = {t for t in new if any(t in s for s in sentences)} or new
+    known = (new & seen) or new
     total = math.fsum(weight(t) for t in known)
     return (math.fsum(weight(t) for t in known & anchor) / total if total else 0.0), anchor
 
