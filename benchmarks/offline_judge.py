@@ -19,9 +19,12 @@ _CACHES = (
     claims._windows,
     claims.full,
     claims._directed_pairs,
-    relevancy._sentence_terms,
     relevancy._corpus,
     text.tokens_of,
+    text.sentences_of,
+    claims.light_terms,
+    offline._terms_of,
+    text.is_abstention,
 )
 
 

@@ -29,7 +29,7 @@ from pytest_ragops.judge.lexicon import (
 from pytest_ragops.judge.text import (
     NEGATIONS,
     STOPWORDS,
-    split_sentences,
+    sentences_of,
     stem,
     term_of,
     tokenize,
@@ -48,6 +48,7 @@ __all__ = [
     "analyse",
     "check_claim",
     "full",
+    "light_terms",
     "windows_of",
 ]
 
@@ -391,8 +392,8 @@ def windows_of(text: str, size: int) -> tuple[Window, ...]:
 
 @lru_cache(maxsize=4096)
 def _windows(text: str, size: int) -> tuple[Window, ...]:
-    sentences = split_sentences(text)
-    light = [_light(s) for s in sentences]
+    sentences = sentences_of(text)
+    light = [light_terms(s) for s in sentences]
     width = min(size, len(sentences))
     out = []
     for start in range(len(sentences) - width + 1 if width else 0):
@@ -411,7 +412,9 @@ def _windows(text: str, size: int) -> tuple[Window, ...]:
 _NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset(SCALE_WORDS)
 
 
-def _light(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+@lru_cache(maxsize=16384)
+def light_terms(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A sentence's content terms without number words and units, and its numbers."""
     tokens = tokens_of(sentence)
     terms = frozenset(
         term

@@ -8,8 +8,6 @@ and every score is labelled ``offline:<method>`` so reports say what produced it
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from types import MappingProxyType
@@ -18,7 +16,6 @@ from typing import TYPE_CHECKING, Final
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
 from pytest_ragops.judge.claims import analyse, check_claim, windows_of
-from pytest_ragops.judge.lexicon import FILLER
 from pytest_ragops.judge.relevancy import relevancy
 from pytest_ragops.judge.text import (
     NEGATIONS,
@@ -26,9 +23,8 @@ from pytest_ragops.judge.text import (
     is_abstention,
     is_number,
     is_referral,
+    sentences_of,
     split_claims,
-    split_sentences,
-    stem,
     tokens_of,
 )
 
@@ -240,20 +236,6 @@ class _Run:
         value = relevancy(self.sample.question, self.answer.texts, self.sample.contexts)
         return "question has no content words" if value is None else value
 
-    def _anchors(self, question: _Question) -> list[frozenset[str]]:
-        """Context windows the question points at: they share half its terms (2+).
-
-        An answer whose new terms come from there addresses the question even when it
-        does not repeat the question's words ("Not until 48 hours after ...").
-        """
-        need = max(2.0, 0.5 * len(question.terms))
-        return [
-            w.terms
-            for c in self.sample.contexts
-            for w in windows_of(c, self.judge._window)
-            if len(w.terms & question.terms) >= need
-        ]
-
     def context_precision(self) -> float | str:
         ref_contexts = self.reference_contexts
         ref_claims = self.reference_claims.factual
@@ -290,10 +272,15 @@ class _Run:
 # analysis is a pure function of the text, so it is cached (lru_cache is thread-safe).
 @lru_cache(maxsize=4096)
 def _context(text: str, window: int) -> _Context:
-    sentences = [_Terms.of(s) for s in split_sentences(text)]
+    sentences = [_terms_of(s) for s in sentences_of(text)]
     size = min(window, len(sentences))
     windows = tuple(_Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1))
     return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
+
+
+@lru_cache(maxsize=16384)
+def _terms_of(sentence: str) -> _Terms:
+    return _Terms.of(sentence)
 
 
 @lru_cache(maxsize=4096)
@@ -316,59 +303,6 @@ def _claims(text: str) -> _Claims:
     )
 
 
-@lru_cache(maxsize=1)
-def _filler() -> frozenset[str]:
-    """The filler words, stemmed (on first use: the stemmer loads lazily)."""
-    return frozenset(stem(w) for w in FILLER)
-
-
-_NUMBER_FOCUS: Final = "\x00number"
-#: Pronouns that refer back to the question's subject: each may cover one question term.
-_PRONOUNS: Final = frozenset(
-    ["it", "its", "they", "them", "their", "this", "these", "he", "she", "his", "her"]
-)
-# A wh-question asks for something its own words do not say; a yes/no question may be
-# answered by restating it.
-_WH_RE = re.compile(r"^\W*(?:what|which|how|when|where|why|who|whom|whose)\b", re.IGNORECASE)
-_NUMBER_Q_RE = re.compile(
-    r"\bhow (?:many|much|long|often|large|big|fast|high|low|old)\b|\bwhat (?:is|are) the default"
-    r"|\bdefaults? (?:of|value)|\bwhich port\b|\bwhat (?:temperature|size|value|number)\b",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Question:
-    terms: frozenset[str]
-    wh: bool
-    wants_number: bool
-
-    @property
-    def size(self) -> int:
-        return len(self.terms) + self.wants_number
-
-
-@lru_cache(maxsize=4096)
-def _question(text: str) -> _Question:
-    terms = frozenset(i for i in analyse(text).items if isinstance(i, str))
-    return _Question(terms, bool(_WH_RE.search(text)), bool(_NUMBER_Q_RE.search(text)))
-
-
-def _drop_echoed_lead_in(claim: str, question: _Question) -> str:
-    """``claim`` without a lead-in ("To watch X on Y, ...") that only repeats the question.
-
-    Such a lead-in covers the question's words whatever follows it, so coverage is
-    counted on the rest of the sentence.
-    """
-    head, sep, rest = claim.partition(", ")
-    if not sep or not rest.strip() or not question.wh:
-        return claim
-    terms = {i for i in analyse(head).items if isinstance(i, str)}
-    if terms and terms <= question.terms and len(terms) >= 0.5 * len(question.terms):
-        return rest
-    return claim
-
-
 #: A claim this long found word for word in a context is supported without the rules.
 _QUOTE_CHARS: Final = 20
 
@@ -382,14 +316,3 @@ def _flat(text: str) -> str:
 def _quote(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
-
-
-def _covered(term: str, answer: Counter[str]) -> bool:
-    """A question term is covered by the same answer term, or inside an identifier.
-
-    The substring rule lets "backup" meet ``pg_basebackup``; it needs 4+ letters so
-    that short terms do not match by accident.
-    """
-    if term in answer:
-        return True
-    return len(term) >= 4 and any(term in a for a in answer if len(a) > len(term))

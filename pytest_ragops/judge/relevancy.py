@@ -23,9 +23,9 @@ from collections import Counter
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
-from pytest_ragops.judge.claims import analyse
+from pytest_ragops.judge.claims import analyse, light_terms
 from pytest_ragops.judge.lexicon import FILLER
-from pytest_ragops.judge.text import split_sentences, stem, term_of, tokens_of
+from pytest_ragops.judge.text import sentences_of, stem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -54,12 +54,9 @@ def _filler() -> frozenset[str]:
     return frozenset(stem(w) for w in FILLER)
 
 
-@lru_cache(maxsize=4096)
-def _sentence_terms(context: str) -> tuple[frozenset[str], ...]:
-    """Each sentence's content terms (cached: contexts recur across samples)."""
-    return tuple(
-        frozenset(t for t in map(term_of, tokens_of(s)) if t) for s in split_sentences(context)
-    )
+def _sentence_terms(context: str) -> list[frozenset[str]]:
+    """Each sentence's content terms (number words and units aside)."""
+    return [light_terms(s)[0] for s in sentences_of(context)]
 
 
 @lru_cache(maxsize=1024)

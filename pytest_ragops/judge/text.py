@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from pytest_ragops.judge.lexicon import NEGATING_VERBS, PHRASES, SYNONYMS
 
@@ -22,6 +22,7 @@ __all__ = [
     "is_abstention",
     "is_number",
     "is_referral",
+    "sentences_of",
     "split_claims",
     "split_sentences",
     "stem",
@@ -114,9 +115,7 @@ _STATE = (
     r"|document|offer|determin|confirm|refer|have|has|had|seem|appear|go into|talk|help"
     r"|locat|spot|identif|verif|clarif|touch)\w*"
 )
-_NOTHING = (
-    r"(?:information|mention|details?|guidance|indication|explanation|specifics)"
-)
+_NOTHING = r"(?:information|mention|details?|guidance|indication|explanation|specifics)"
 _ABSTENTION_RE = re.compile(
     "|".join(
         (
@@ -140,9 +139,36 @@ _ABSTENTION_RE = re.compile(
 
 # Every alternative of _ABSTENTION_RE contains one of these: a text without any is no
 # abstention, which saves most sentences the normalisation and the search.
-_ABSTENTION_HINT_RE = re.compile(
-    r"\bI\b|\bwe\b|n't|not|never|unable|\bno\b|nothing|none|lack|insufficient|sorry|fail",
-    re.IGNORECASE,
+_ABSTENTION_CUES: Final = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "dont",
+        "doesnt",
+        "didnt",
+        "cant",
+        "cannot",
+        "couldnt",
+        "wouldnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "havent",
+        "hasnt",
+        "unable",
+        "nothing",
+        "none",
+        "lack",
+        "lacks",
+        "insufficient",
+        "sorry",
+        "unsure",
+        "fail",
+        "fails",
+        "failed",
+    ]
 )
 
 #: A sentence that refers the user elsewhere ("Please ask your pharmacist."): no claim
@@ -174,8 +200,9 @@ def tokenize(text: str) -> list[str]:
     "a quarter of" -> "25 percent of"): a negation inside an idiom is not one.
     """
     text = _VERSION_RE.sub("", text.lower())
-    if _PHRASE_HINTS.search(text):
-        text = _BOUND_RE.sub(r"\1at most", text)
+    if any(hint in text for hint in _PHRASE_HINTS):
+        if " than" in text:
+            text = _BOUND_RE.sub(r"\1at most", text)
         text = _PHRASE_RE.sub(_phrase, text)
     if "," in text:
         text = _THOUSANDS_RE.sub("", text)
@@ -187,7 +214,8 @@ def tokenize(text: str) -> list[str]:
 
 
 # One alternation over the shipped phrases; a cheap pre-check keeps the common case fast.
-_PHRASE_HINTS = re.compile(r"than|quarter|half|twice|thrice|exceed|back")
+# Every shipped phrase contains one of these: most texts skip the phrase search.
+_PHRASE_HINTS: Final = ("than", "quarter", "half", "twice", "thrice", "exceed", "back")
 # A negated comparison is an upper bound, not a negation: "should not take more than 6"
 # says "take at most 6", whatever verb stands between.
 _BOUND_RE = re.compile(
@@ -294,6 +322,12 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (c.strip() for c in cleaned) if s]
 
 
+@lru_cache(maxsize=4096)
+def sentences_of(text: str) -> tuple[str, ...]:
+    """:func:`split_sentences`, cached: every metric reads the same contexts."""
+    return tuple(split_sentences(text))
+
+
 _LIST_STARTS = frozenset("#>*+-0123456789")
 _CAPITALS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -359,9 +393,15 @@ def _splits(left: _Clause, right: _Clause, clause_terms: int) -> bool:
     return left.n_terms >= clause_terms and right.n_terms >= clause_terms
 
 
+@lru_cache(maxsize=16384)
 def is_abstention(text: str) -> bool:
-    """Whether ``text`` declines to answer ("I don't know", "the context does not say")."""
-    if not _ABSTENTION_HINT_RE.search(text):
+    """Whether ``text`` declines to answer ("I don't know", "the context does not say").
+
+    Every abstention pattern holds a negation or a word such as "unable" or "sorry":
+    a text without one is no abstention, which saves most texts the search (cached:
+    claim splitting and claim sorting ask about the same clauses).
+    """
+    if _ABSTENTION_CUES.isdisjoint(tokens_of(text)):
         return False
     normalized = " ".join(tokenize(_NUMBER_RE.sub(" ", text)))
     return _ABSTENTION_RE.search(normalized) is not None
