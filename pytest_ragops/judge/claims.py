@@ -412,17 +412,23 @@ def _windows(text: str, size: int) -> tuple[Window, ...]:
 _NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset(SCALE_WORDS)
 
 
+_EMPTY: Final = frozenset(("",))
+
+
+@lru_cache(maxsize=65536)
+def _light_term(token: str) -> str:
+    """The content term of a token, ``""`` for numbers, number words and units."""
+    if token in _NOT_LIGHT_TERMS or token[0].isdigit():
+        return ""
+    return term_of(token)
+
+
 @lru_cache(maxsize=16384)
 def light_terms(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
     """A sentence's content terms without number words and units, and its numbers."""
     tokens = tokens_of(sentence)
-    terms = frozenset(
-        term
-        for t in tokens
-        if t not in _NOT_LIGHT_TERMS and not t[0].isdigit()
-        for term in (term_of(t),)
-        if term
-    )
+    terms = frozenset(map(_light_term, tokens))
+    terms = terms - _EMPTY if "" in terms else terms
     return terms, frozenset(t for t in tokens if t[0].isdigit())
 
 

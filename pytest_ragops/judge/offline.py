@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
-from pytest_ragops.judge.claims import analyse, check_claim, windows_of
+from pytest_ragops.judge.claims import analyse, check_claim, light_terms, windows_of
 from pytest_ragops.judge.relevancy import relevancy
 from pytest_ragops.judge.text import (
     NEGATIONS,
-    content_terms,
     is_abstention,
-    is_number,
     is_referral,
     sentences_of,
     split_claims,
@@ -56,12 +54,12 @@ class _Terms:
 
     @classmethod
     def of(cls, text: str) -> _Terms:
-        tokens = list(tokens_of(text))
-        terms = frozenset(content_terms(tokens))
+        # The faithfulness rules' light analysis (cached per sentence), numbers included.
+        terms, numbers = light_terms(text)
         return cls(
-            terms=terms,
-            numbers=frozenset([t for t in terms if is_number(t)]),
-            negated=not NEGATIONS.isdisjoint(tokens),
+            terms=terms | numbers,
+            numbers=numbers,
+            negated=not NEGATIONS.isdisjoint(tokens_of(text)),
         )
 
     @classmethod
