@@ -23,9 +23,9 @@ from collections import Counter
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
-from pytest_ragops.judge.claims import analyse, light_terms
-from pytest_ragops.judge.lexicon import FILLER
-from pytest_ragops.judge.text import sentences_of, stem
+from pytest_ragops.judge.claims import light_terms
+from pytest_ragops.judge.lexicon import FILLER, NUMBER_WORDS
+from pytest_ragops.judge.text import sentences_of, stem, tokens_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -46,6 +46,7 @@ _NUMBER_Q_RE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_FOCUS: Final = "\x00number"
+_NUMBER_WORDS: Final = frozenset(NUMBER_WORDS) - {"one"}
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +71,12 @@ def _corpus(
 
 
 def _terms(text: str) -> frozenset[str]:
-    return frozenset(i for i in analyse(text).items if isinstance(i, str)) - _filler()
+    """Content terms of ``text`` without filler, number words and units."""
+    return light_terms(text)[0] - _filler()
+
+
+def _has_number(text: str) -> bool:
+    return bool(light_terms(text)[1]) or not _NUMBER_WORDS.isdisjoint(tokens_of(text))
 
 
 def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> float | None:
@@ -97,13 +103,14 @@ def relevancy(question: str, claims: Sequence[str], contexts: Sequence[str]) -> 
     has_number = False
     each: list[set[str]] = []
     for claim in claims:
-        passage = analyse(_drop_echoed_lead_in(claim, q_terms, wh))
-        terms = {i for i in passage.items if isinstance(i, str)} - _filler()
-        if wh and terms <= q_terms and not passage.quantities:
+        said = _drop_echoed_lead_in(claim, q_terms, wh)
+        terms = set(_terms(said))
+        number = _has_number(said)
+        if wh and terms <= q_terms and not number:
             continue  # an echo of the question says nothing
         answer |= terms
         each.append(terms)
-        has_number = has_number or bool(passage.quantities)
+        has_number = has_number or number
     if not answer and not has_number:
         return 0.0
     q_weights = {t: weight(t) for t in q_terms}
@@ -156,7 +163,7 @@ def _drop_echoed_lead_in(claim: str, q_terms: frozenset[str], wh: bool) -> str:
     if not sep or not rest.strip() or not wh:
         return claim
     terms = _terms(head)
-    if analyse(head).quantities:
+    if _has_number(head):
         return claim  # a number is an answer, not an echo
     if terms and terms <= q_terms and len(terms) >= 0.5 * len(q_terms):
         return rest
