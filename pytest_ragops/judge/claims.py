@@ -429,7 +429,7 @@ def light_terms(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
     tokens = tokens_of(sentence)
     terms = frozenset(map(_light_term, tokens))
     terms = terms - _EMPTY if "" in terms else terms
-    return terms, frozenset(t for t in tokens if t[0].isdigit())
+    return terms, frozenset(t for t in tokens if t < ":")  # digits sort before letters
 
 
 @lru_cache(maxsize=4096)
