@@ -524,7 +524,7 @@ def _check(claim: Passage, light: Window, question: Passage, support: float) -> 
     )
     if swapped is not None:
         return Verdict(False, "wrong-entity", swapped)
-    reversed_ = _role_swap(claim, window)
+    reversed_ = _role_swap(claim, window) or _order_swap(claim, window)
     if reversed_ is not None:
         return Verdict(False, "role-swap", reversed_)
     novel = _novel_phrase(claim, window, question)
@@ -664,6 +664,51 @@ def _role_swap(claim: Passage, window: FullWindow) -> str | None:
         if (b, conn, a) in theirs and (a, conn, b) not in theirs:
             return f"{a!r} {conn} {b!r} where the context says {b!r} {conn} {a!r}"
     return None
+
+
+def _order_swap(claim: Passage, window: FullWindow) -> str | None:
+    """Two terms of the claim that exchanged places with each other in the aligned
+    sentence: each stands where the sentence has the other, between the same
+    neighbours ("the primary reports its snapshot to the standby" against "the standby
+    reports its snapshot to the primary"). Antonyms (larger/smaller) reorder a relation
+    without changing it, so a differing antonym skips the rule.
+    """
+    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    claim_marks = frozenset().union(*(c.marks for c in claim.clauses))
+    if claim_marks != frozenset().union(*(c.marks for c in sentence.clauses)) & (
+        claim_marks | _opposites(set(claim_marks))
+    ):
+        return None  # an antonym swapped too: "A is larger than B" = "B is smaller than A"
+    mine = ["^", *(i for i in claim.items if isinstance(i, str)), "$"]
+    theirs = ["^", *(i for i in sentence.items if isinstance(i, str)), "$"]
+    at_mine = _first_positions(mine)
+    at_theirs = _first_positions(theirs)
+    shared = sorted(set(at_mine) & set(at_theirs) - {"^", "$"}, key=at_mine.__getitem__)
+    verbs = _common_verbs()
+    for i, a in enumerate(shared):
+        if a in verbs:
+            continue
+        for b in shared[i + 1 :]:
+            if b in verbs or at_theirs[a] - at_theirs[b] < 2 or at_mine[b] - at_mine[a] < 2:
+                continue  # same order, or two modifiers side by side ("usual adult dose")
+            if _same_slot(mine, at_mine[a], theirs, at_theirs[b]) and _same_slot(
+                mine, at_mine[b], theirs, at_theirs[a]
+            ):
+                return f"{a!r} and {b!r} swap places"
+    return None
+
+
+def _same_slot(mine: list[str], k: int, theirs: list[str], j: int) -> bool:
+    """Whether position ``k`` of ``mine`` and ``j`` of ``theirs`` share a neighbour."""
+    return mine[k - 1] == theirs[j - 1] or mine[k + 1] == theirs[j + 1]
+
+
+def _first_positions(terms: list[str]) -> dict[str, int]:
+    """Each term with the position of its first use."""
+    first: dict[str, int] = {}
+    for k, t in enumerate(terms):
+        first.setdefault(t, k)
+    return first
 
 
 def _opposites(marks: set[str]) -> set[str]:
@@ -857,7 +902,7 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
         if m not in missing:
             continue
         entity = m in claim.rare or (m not in window.terms and _close_to_any(m, sentence))
-        if not (entity or (verbatim and m not in window.terms and m not in _common_verbs())):
+        if not (entity or (verbatim and m not in _common_verbs())):
             continue
         for j in range(1, len(theirs) - 1):
             e = theirs[j]
@@ -865,7 +910,7 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
                 continue
             same_left = theirs[j - 1] == mine[k - 1]
             same_right = theirs[j + 1] == mine[k + 1]
-            if verbatim and same_left and same_right and m not in window.terms:
+            if verbatim and same_left and same_right and m not in _common_verbs():
                 return f"{m!r} where the context says {e!r}"
             if (
                 entity
