@@ -232,7 +232,10 @@ class _Run:
         if not self.sample.answer.strip():
             return "answer is empty"
         value = relevancy(self.sample.question, self.answer.texts, self.sample.contexts)
-        return "question has no content words" if value is None else value
+        if value is None:
+            return "question has no content words"
+        # An answer that declines to answer addresses the question at best in part.
+        return value * _ABSTAINED if self.answer.abstained else value
 
     def context_precision(self) -> float | str:
         ref_contexts = self.reference_contexts
@@ -301,6 +304,8 @@ def _claims(text: str) -> _Claims:
     )
 
 
+#: The factor on answer_relevancy when the answer abstains as well as claims something.
+_ABSTAINED: Final = 0.5
 #: A claim this long found word for word in a context is supported without the rules.
 _QUOTE_CHARS: Final = 20
 

@@ -175,8 +175,9 @@ _ABSTENTION_CUES: Final = frozenset(
 #: when the answer abstains, since it only says where an answer might be found.
 _REFERRAL_RE = re.compile(
     r"^\W*(?:please\s+|you (?:may|might|could|should) (?:want to\s+)?|i (?:would|\w+d)"
-    r" (?:recommend|suggest)\s+|try\s+)?(?:ask|consult|contact|check with|speak (?:to|with)"
-    r"|talk (?:to|with)|see|refer to|call|check)\b",
+    r" (?:recommend|suggest)\s+|try\s+|it (?:may|might|would|could) be (?:worth|best|wise)"
+    r"\s+)?(?:ask|consult|contact|check with|speak (?:to|with)|talk (?:to|with)|see|refer to"
+    r"|call|check)",
     re.IGNORECASE,
 )
 
