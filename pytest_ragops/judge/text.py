@@ -32,9 +32,10 @@ __all__ = [
 ]
 
 # A plain or dotted number (9.6, 16.2.1), or a word starting with a letter (identifiers
-# such as pg_basebackup or wal2json included). Normalisation happens on the whole text
+# such as pg_basebackup or wal2json included, and model numbers such as DW-4620 kept
+# whole). Normalisation happens on the whole text
 # first, with the substitutions below, so that tokenizing is one C-level findall.
-_TOKEN_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+-\d\w*|[^\W\d_]\w*(?:\.[^\W\d_]\w*)*")
+_TOKEN_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]\w*(?:-\d\w*|(?:\.[^\W\d_]\w*)*)")
 # Removed before tokenizing: thousands separators (1,000), the "v" of versions (v16),
 # possessive "'s" and other apostrophes (don't -> dont). Each pattern starts with a
 # literal so that the regex engine can skip ahead; one alternation was 10x slower.
