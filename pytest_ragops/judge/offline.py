@@ -173,7 +173,11 @@ class _Run:
 
     @cached_property
     def reference_contexts(self) -> tuple[_Terms, ...]:
-        return tuple(_Terms.of(r) for r in self.sample.reference_contexts if r.strip())
+        return tuple(
+            _context(r, self.judge._window).whole
+            for r in self.sample.reference_contexts
+            if r.strip()
+        )
 
     def all_windows(self) -> Iterable[_Terms]:
         return (w for c in self.contexts for w in c.windows)
