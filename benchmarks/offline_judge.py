@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_ragops.judge import OfflineJudge, Sample, claims, offline, text
+from pytest_ragops.judge import OfflineJudge, Sample, claims, offline, relevancy, text
 from pytest_ragops.judge.text import split_sentences
 
 # Every per-text analysis cache: cleared before each sample for the cold figure (the
@@ -14,12 +14,17 @@ from pytest_ragops.judge.text import split_sentences
 _CACHES = (
     offline._context,
     offline._claims,
-    offline._question,
+    offline._flat,
     claims.analyse,
     claims._windows,
     claims.full,
     claims._directed_pairs,
+    relevancy._corpus,
     text.tokens_of,
+    text.sentences_of,
+    claims.light_terms,
+    offline._terms_of,
+    text.is_abstention,
 )
 
 

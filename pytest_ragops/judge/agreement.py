@@ -33,7 +33,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "STATISTICS", "Pair", "agreement", "pairs_of", 
 #: in docs/offline-judge.md (chosen on the tune split only).
 DEFAULT_THRESHOLDS: Final[Mapping[str, float]] = {
     "faithfulness": 0.8,
-    "answer_relevancy": 0.5,
+    "answer_relevancy": 0.35,
     "context_precision": 0.5,
     "context_recall": 0.5,
 }

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.judge.lexicon import (
     ANTONYMS,
+    COMMON_VERBS,
     FILLER,
     NUMBER_WORDS,
     ROMAN_AFTER,
@@ -28,7 +29,7 @@ from pytest_ragops.judge.lexicon import (
 from pytest_ragops.judge.text import (
     NEGATIONS,
     STOPWORDS,
-    split_sentences,
+    sentences_of,
     stem,
     term_of,
     tokenize,
@@ -47,6 +48,7 @@ __all__ = [
     "analyse",
     "check_claim",
     "full",
+    "light_terms",
     "windows_of",
 ]
 
@@ -111,6 +113,8 @@ class Window:
     #: Content terms, without number words and units (close to the full analysis').
     terms: frozenset[str]
     numbers: frozenset[str]
+    #: Each sentence's content terms: ties between windows go to the best-aligned one.
+    parts: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,12 @@ class Verdict:
 def _filler() -> frozenset[str]:
     """The filler words, stemmed (built on first use: the stemmer loads lazily)."""
     return frozenset(stem(w) for w in FILLER)
+
+
+@lru_cache(maxsize=1)
+def _common_verbs() -> frozenset[str]:
+    """The common verbs, stemmed (built on first use: the stemmer loads lazily)."""
+    return frozenset(stem(w) for w in COMMON_VERBS)
 
 
 @lru_cache(maxsize=1)
@@ -170,10 +180,7 @@ def analyse(text: str) -> Passage:
         clause_items, negations = _items(tokens)
         items.extend(clause_items)
         terms = frozenset(t for t in clause_items if isinstance(t, str))
-        scope: frozenset[str] = frozenset()
-        if negations:
-            first = next(k for k, t in enumerate(tokens) if t in NEGATIONS)
-            scope = frozenset(c for c in map(term_of, tokens[first + 1 :]) if c)
+        scope = _scope(tokens) if negations else frozenset()
         marks = frozenset(m for m in map(_mark, tokens) if m)
         clauses.append(Clause(piece.strip(), terms, _negated(tokens), scope, marks))
     return Passage(
@@ -184,6 +191,29 @@ def analyse(text: str) -> Passage:
         rare=_rare(text),
         clauses=tuple(clauses),
     )
+
+
+def _scope(tokens: list[str]) -> frozenset[str]:
+    """What the clause's negations are about: the first few content terms after each
+    cue ("cannot be lived in following ..." is about living, not the event)."""
+    scope: set[str] = set()
+    for k, tok in enumerate(tokens):
+        if tok not in NEGATIONS:
+            continue
+        taken = 0
+        for t in tokens[k + 1 :]:
+            if t in NEGATIONS:
+                break
+            term = term_of(t)
+            if term:
+                scope.add(term)
+                taken += 1
+                if taken == _SCOPE_TERMS:
+                    break
+    return frozenset(scope)
+
+
+_SCOPE_TERMS: Final = 3
 
 
 def _negated(tokens: list[str]) -> bool:
@@ -239,7 +269,11 @@ def _rare_word(word: str, opening: bool) -> tuple[str, ...]:
         or upper >= 2
         or (upper == 1 and core[0].isupper() and not opening and len(core) > 2)
     ):
-        return tuple(t for t in map(term_of, tokenize(core)) if t and not t[0].isdigit())
+        return tuple(
+            term_of(t)
+            for t in tokenize(core)
+            if term_of(t) and not t[0].isdigit() and t not in _NOT_LIGHT_TERMS
+        )
     return ()
 
 
@@ -358,8 +392,8 @@ def windows_of(text: str, size: int) -> tuple[Window, ...]:
 
 @lru_cache(maxsize=4096)
 def _windows(text: str, size: int) -> tuple[Window, ...]:
-    sentences = split_sentences(text)
-    light = [_light(s) for s in sentences]
+    sentences = sentences_of(text)
+    light = [light_terms(s) for s in sentences]
     width = min(size, len(sentences))
     out = []
     for start in range(len(sentences) - width + 1 if width else 0):
@@ -369,6 +403,7 @@ def _windows(text: str, size: int) -> tuple[Window, ...]:
                 tuple(sentences[start : start + width]),
                 frozenset().union(*(p[0] for p in part)),
                 frozenset().union(*(p[1] for p in part)),
+                tuple(p[0] for p in part),
             )
         )
     return tuple(out)
@@ -377,16 +412,24 @@ def _windows(text: str, size: int) -> tuple[Window, ...]:
 _NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset(SCALE_WORDS)
 
 
-def _light(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+_EMPTY: Final = frozenset(("",))
+
+
+@lru_cache(maxsize=65536)
+def _light_term(token: str) -> str:
+    """The content term of a token, ``""`` for numbers, number words and units."""
+    if token in _NOT_LIGHT_TERMS or token[0].isdigit():
+        return ""
+    return term_of(token)
+
+
+@lru_cache(maxsize=16384)
+def light_terms(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A sentence's content terms without number words and units, and its numbers."""
     tokens = tokens_of(sentence)
-    terms = frozenset(
-        term
-        for t in tokens
-        if t not in _NOT_LIGHT_TERMS and not t[0].isdigit()
-        for term in (term_of(t),)
-        if term
-    )
-    return terms, frozenset(t for t in tokens if t[0].isdigit())
+    terms = frozenset(map(_light_term, tokens))
+    terms = terms - _EMPTY if "" in terms else terms
+    return terms, frozenset(t for t in tokens if t < ":")  # digits sort before letters
 
 
 @lru_cache(maxsize=4096)
@@ -410,18 +453,29 @@ def check_claim(
     """
     if not windows:
         return Verdict(False, "no-context", "no context was retrieved")
-    scored = [(_overlap(claim, w), w) for w in windows]
-    best = max(s for s, _ in scored)
+    overlaps = [_overlap(claim, w) for w in windows]
+    top = max(overlaps)
+    tier = [w for o, w in zip(overlaps, windows, strict=True) if o == top]
+    if not top:
+        # Sharing nothing with any window, the claim meets every window alike: one tells.
+        tier = tier[:1]
+    elif len(tier) > 1:
+        aligned = [_aligned(claim, w) for w in tier]
+        most = max(aligned)
+        tier = [w for a, w in zip(aligned, tier, strict=True) if a == most]
     first: Verdict | None = None
-    for score, window in scored:
-        if score < best:
-            continue
+    for window in tier:
         verdict = _check(claim, window, question, support)
         if verdict.supported:
             return verdict
         first = first or verdict
     assert first is not None
     return first
+
+
+def _aligned(claim: Passage, window: Window) -> int:
+    """How many claim terms the window's best-matching single sentence has."""
+    return max((len(claim.terms & p) for p in window.parts), default=0)
 
 
 def _overlap(claim: Passage, window: Window) -> float:
@@ -463,10 +517,14 @@ def _check(claim: Passage, light: Window, question: Passage, support: float) -> 
     polarity = _polarity(claim, window)
     if polarity is not None:
         return Verdict(False, "polarity", polarity)
-    swapped = _substitution(claim, window) or _attachment(claim, window, question)
+    swapped = (
+        _substitution(claim, window)
+        or _slot_substitution(claim, window, question)
+        or _attachment(claim, window, question)
+    )
     if swapped is not None:
         return Verdict(False, "wrong-entity", swapped)
-    reversed_ = _role_swap(claim, window)
+    reversed_ = _role_swap(claim, window) or _order_swap(claim, window)
     if reversed_ is not None:
         return Verdict(False, "role-swap", reversed_)
     novel = _novel_phrase(claim, window, question)
@@ -606,6 +664,51 @@ def _role_swap(claim: Passage, window: FullWindow) -> str | None:
         if (b, conn, a) in theirs and (a, conn, b) not in theirs:
             return f"{a!r} {conn} {b!r} where the context says {b!r} {conn} {a!r}"
     return None
+
+
+def _order_swap(claim: Passage, window: FullWindow) -> str | None:
+    """Two terms of the claim that exchanged places with each other in the aligned
+    sentence: each stands where the sentence has the other, between the same
+    neighbours ("the primary reports its snapshot to the standby" against "the standby
+    reports its snapshot to the primary"). Antonyms (larger/smaller) reorder a relation
+    without changing it, so a differing antonym skips the rule.
+    """
+    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    claim_marks = frozenset().union(*(c.marks for c in claim.clauses))
+    if claim_marks != frozenset().union(*(c.marks for c in sentence.clauses)) & (
+        claim_marks | _opposites(set(claim_marks))
+    ):
+        return None  # an antonym swapped too: "A is larger than B" = "B is smaller than A"
+    mine = ["^", *(i for i in claim.items if isinstance(i, str)), "$"]
+    theirs = ["^", *(i for i in sentence.items if isinstance(i, str)), "$"]
+    at_mine = _first_positions(mine)
+    at_theirs = _first_positions(theirs)
+    shared = sorted(set(at_mine) & set(at_theirs) - {"^", "$"}, key=at_mine.__getitem__)
+    verbs = _common_verbs()
+    for i, a in enumerate(shared):
+        if a in verbs:
+            continue
+        for b in shared[i + 1 :]:
+            if b in verbs or at_theirs[a] - at_theirs[b] < 2 or at_mine[b] - at_mine[a] < 2:
+                continue  # same order, or two modifiers side by side ("usual adult dose")
+            if _same_slot(mine, at_mine[a], theirs, at_theirs[b]) and _same_slot(
+                mine, at_mine[b], theirs, at_theirs[a]
+            ):
+                return f"{a!r} and {b!r} swap places"
+    return None
+
+
+def _same_slot(mine: list[str], k: int, theirs: list[str], j: int) -> bool:
+    """Whether position ``k`` of ``mine`` and ``j`` of ``theirs`` share a neighbour."""
+    return mine[k - 1] == theirs[j - 1] or mine[k + 1] == theirs[j + 1]
+
+
+def _first_positions(terms: list[str]) -> dict[str, int]:
+    """Each term with the position of its first use."""
+    first: dict[str, int] = {}
+    for k, t in enumerate(terms):
+        first.setdefault(t, k)
+    return first
 
 
 def _opposites(marks: set[str]) -> set[str]:
@@ -767,6 +870,72 @@ def _substitution(claim: Passage, window: FullWindow) -> str | None:
                 if pair[1 - side] == x and e != m and e not in claim.terms:
                     return f"{m!r} where the context says {e!r}"
     return None
+
+
+def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) -> str | None:
+    """A claim term standing in the slot where the aligned sentence has another one.
+
+    The sentence of the window sharing most of the claim's terms is its alignment. A
+    claim term ``m`` that the sentence lacks (and the question does not name) replaces
+    the sentence's term ``e`` when they stand between the same neighbours. Paraphrase
+    replaces words too, so this fires only when the rest of the claim is the sentence's
+    own words and ``m`` has both of ``e``'s neighbours ("never give ibuprofen to cats"
+    against "never give paracetamol to cats"), or when ``m`` looks like an entity, a
+    name or identifier or a spelling close to ``e`` ("female cat" against "male cat"),
+    and shares one neighbour ("the Plus plan" against "with Premier only").
+    """
+    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    shared = len(claim.terms & sentence.terms)
+    if shared < 2:
+        return None
+    missing = claim.terms - sentence.terms - question.terms
+    if not missing:
+        return None
+    # The claim repeats the sentence but for one term: the answer reused it verbatim.
+    verbatim = len(claim.terms - sentence.terms) == 1 and shared >= max(
+        3.0, _VERBATIM * len(sentence.terms)
+    )
+    mine = ["^", *(i for i in claim.items if isinstance(i, str)), "$"]
+    theirs = ["^", *(i for i in sentence.items if isinstance(i, str)), "$"]
+    for k in range(1, len(mine) - 1):
+        m = mine[k]
+        if m not in missing:
+            continue
+        entity = m in claim.rare or (m not in window.terms and _close_to_any(m, sentence))
+        if not (entity or (verbatim and m not in _common_verbs())):
+            continue
+        for j in range(1, len(theirs) - 1):
+            e = theirs[j]
+            if e in claim.terms or e[0].isdigit():
+                continue
+            same_left = theirs[j - 1] == mine[k - 1]
+            same_right = theirs[j + 1] == mine[k + 1]
+            if verbatim and same_left and same_right and m not in _common_verbs():
+                return f"{m!r} where the context says {e!r}"
+            if (
+                entity
+                and ((same_left and mine[k - 1] != "^") or (same_right and mine[k + 1] != "$"))
+                and (m in claim.rare or _close(m, e))
+            ):
+                return f"{m!r} where the context says {e!r}"
+    return None
+
+
+def _close_to_any(m: str, sentence: Passage) -> bool:
+    return any(_close(m, t) for t in sentence.terms)
+
+
+_VERBATIM: Final = 0.7
+
+
+def _close(a: str, b: str) -> bool:
+    """Spellings sharing most of the shorter one (male/female, inlet/outlet), neither
+    a prefix of the other (rolls back / rollback are one word)."""
+    short, long_ = sorted((a, b), key=len)
+    if long_.startswith(short):
+        return False
+    need = max(3, -(-3 * len(short) // 5))
+    return any(short[i : i + need] in long_ for i in range(len(short) - need + 1))
 
 
 def _pairs(terms: list[str]) -> set[tuple[str, str]]:

@@ -8,8 +8,6 @@ and every score is labelled ``offline:<method>`` so reports say what produced it
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from types import MappingProxyType
@@ -17,16 +15,14 @@ from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.errors import RagopsUsageError
 from pytest_ragops.judge.base import QUALITY_METRICS, Sample, Score
-from pytest_ragops.judge.claims import analyse, check_claim, windows_of
-from pytest_ragops.judge.lexicon import FILLER
+from pytest_ragops.judge.claims import analyse, check_claim, light_terms, windows_of
+from pytest_ragops.judge.relevancy import relevancy
 from pytest_ragops.judge.text import (
     NEGATIONS,
-    content_terms,
     is_abstention,
-    is_number,
+    is_referral,
+    sentences_of,
     split_claims,
-    split_sentences,
-    stem,
     tokens_of,
 )
 
@@ -58,12 +54,12 @@ class _Terms:
 
     @classmethod
     def of(cls, text: str) -> _Terms:
-        tokens = list(tokens_of(text))
-        terms = frozenset(content_terms(tokens))
+        # The faithfulness rules' light analysis (cached per sentence), numbers included.
+        terms, numbers = light_terms(text)
         return cls(
-            terms=terms,
-            numbers=frozenset([t for t in terms if is_number(t)]),
-            negated=not NEGATIONS.isdisjoint(tokens),
+            terms=terms | numbers,
+            numbers=numbers,
+            negated=not NEGATIONS.isdisjoint(tokens_of(text)),
         )
 
     @classmethod
@@ -110,7 +106,7 @@ class OfflineJudge:
     #: Judge family label.
     name: str = "offline"
 
-    def __init__(self, *, support: float = 0.6, match: float = 0.6, window: int = 3) -> None:
+    def __init__(self, *, support: float = 0.5, match: float = 0.6, window: int = 3) -> None:
         for option, value in (("support", support), ("match", match)):
             if not 0.0 < value <= 1.0:
                 raise RagopsUsageError(f"{option} must be in (0, 1], got {value!r}")
@@ -177,7 +173,11 @@ class _Run:
 
     @cached_property
     def reference_contexts(self) -> tuple[_Terms, ...]:
-        return tuple(_Terms.of(r) for r in self.sample.reference_contexts if r.strip())
+        return tuple(
+            _context(r, self.judge._window).whole
+            for r in self.sample.reference_contexts
+            if r.strip()
+        )
 
     def all_windows(self) -> Iterable[_Terms]:
         return (w for c in self.contexts for w in c.windows)
@@ -215,8 +215,12 @@ class _Run:
             )
         windows = [w for c in self.sample.contexts for w in windows_of(c, self.judge._window)]
         question = analyse(self.sample.question)
+        quoted = [_flat(c) for c in self.sample.contexts]
         failed = []
         for text in claims.texts:
+            flat = _flat(text)
+            if len(flat) >= _QUOTE_CHARS and any(flat in c for c in quoted):
+                continue  # a quote of a context says what the context says
             verdict = check_claim(analyse(text), windows, question, self.judge._support)
             if not verdict.supported:
                 failed.append(f"{_quote(text)} ({verdict.rule}: {verdict.detail})")
@@ -228,60 +232,14 @@ class _Run:
         )
 
     def answer_relevancy(self) -> float | str:
-        """Question-term coverage of the answer's sentences, echoes left out.
-
-        A sentence of an answer to a wh-question that says nothing beyond the question's
-        own words (and filler such as "an important topic") is an echo and counts for
-        nothing; the score is the mean of the best sentence's coverage and the whole
-        (non-echo) answer's coverage.
-        """
+        """How far the answer's content meets what is asked; see :mod:`.relevancy`."""
         if not self.sample.answer.strip():
             return "answer is empty"
-        question = _question(self.sample.question)
-        if not question.terms:
+        value = relevancy(self.sample.question, self.answer.texts, self.sample.contexts)
+        if value is None:
             return "question has no content words"
-        claims = self.answer
-        if not claims.texts:
-            return 0.0
-        anchors = self._anchors(question)
-        best = anchored = 0.0
-        union: set[str] = set()
-        on_topic = 0
-        for claim in claims.texts:
-            passage = analyse(_drop_echoed_lead_in(claim, question))
-            terms = Counter(i for i in passage.items if isinstance(i, str))
-            new = {t for t in terms if t not in question.terms and t not in _filler()}
-            if question.wh and not new and not passage.quantities:
-                continue  # an echo of the question
-            covered = {q for q in question.terms if _covered(q, terms)}
-            if covered != question.terms and not _PRONOUNS.isdisjoint(tokens_of(claim)):
-                # "It listens on 6432": the pronoun stands for the question's subject.
-                covered.add(min(question.terms - covered))
-            if question.wants_number and passage.quantities:
-                covered.add(_NUMBER_FOCUS)
-            union |= covered
-            best = max(best, len(covered) / question.size)
-            share = max(len(new & a) for a in anchors) / len(new) if new and anchors else 0.0
-            anchored = max(anchored, share)
-            on_topic += bool(covered) or share >= 0.5
-        coverage = 0.5 * best + 0.5 * len(union) / question.size
-        # Padding with sentences that address nothing in the question costs up to a quarter.
-        padding = 0.75 + 0.25 * on_topic / len(claims.texts)
-        return min(1.0, max(coverage, anchored) * padding)
-
-    def _anchors(self, question: _Question) -> list[frozenset[str]]:
-        """Context windows the question points at: they share half its terms (2+).
-
-        An answer whose new terms come from there addresses the question even when it
-        does not repeat the question's words ("Not until 48 hours after ...").
-        """
-        need = max(2.0, 0.5 * len(question.terms))
-        return [
-            w.terms
-            for c in self.sample.contexts
-            for w in windows_of(c, self.judge._window)
-            if len(w.terms & question.terms) >= need
-        ]
+        # An answer that declines to answer addresses the question at best in part.
+        return value * _ABSTAINED if self.answer.abstained else value
 
     def context_precision(self) -> float | str:
         ref_contexts = self.reference_contexts
@@ -319,10 +277,15 @@ class _Run:
 # analysis is a pure function of the text, so it is cached (lru_cache is thread-safe).
 @lru_cache(maxsize=4096)
 def _context(text: str, window: int) -> _Context:
-    sentences = [_Terms.of(s) for s in split_sentences(text)]
+    sentences = [_terms_of(s) for s in sentences_of(text)]
     size = min(window, len(sentences))
     windows = tuple(_Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1))
     return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
+
+
+@lru_cache(maxsize=16384)
+def _terms_of(sentence: str) -> _Terms:
+    return _Terms.of(sentence)
 
 
 @lru_cache(maxsize=4096)
@@ -334,6 +297,9 @@ def _claims(text: str) -> _Claims:
             abstained = True
         else:
             factual.append(claim)
+    if abstained:
+        # "Please ask your pharmacist" after an abstention only says where to look.
+        factual = [c for c in factual if not is_referral(c)]
     return _Claims(
         factual=tuple(_Terms.of(c) for c in factual),
         texts=tuple(factual),
@@ -342,70 +308,18 @@ def _claims(text: str) -> _Claims:
     )
 
 
-@lru_cache(maxsize=1)
-def _filler() -> frozenset[str]:
-    """The filler words, stemmed (on first use: the stemmer loads lazily)."""
-    return frozenset(stem(w) for w in FILLER)
-
-
-_NUMBER_FOCUS: Final = "\x00number"
-#: Pronouns that refer back to the question's subject: each may cover one question term.
-_PRONOUNS: Final = frozenset(
-    ["it", "its", "they", "them", "their", "this", "these", "he", "she", "his", "her"]
-)
-# A wh-question asks for something its own words do not say; a yes/no question may be
-# answered by restating it.
-_WH_RE = re.compile(r"^\W*(?:what|which|how|when|where|why|who|whom|whose)\b", re.IGNORECASE)
-_NUMBER_Q_RE = re.compile(
-    r"\bhow (?:many|much|long|often|large|big|fast|high|low|old)\b|\bwhat (?:is|are) the default"
-    r"|\bdefaults? (?:of|value)|\bwhich port\b|\bwhat (?:temperature|size|value|number)\b",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Question:
-    terms: frozenset[str]
-    wh: bool
-    wants_number: bool
-
-    @property
-    def size(self) -> int:
-        return len(self.terms) + self.wants_number
+#: The factor on answer_relevancy when the answer abstains as well as claims something.
+_ABSTAINED: Final = 0.5
+#: A claim this long found word for word in a context is supported without the rules.
+_QUOTE_CHARS: Final = 20
 
 
 @lru_cache(maxsize=4096)
-def _question(text: str) -> _Question:
-    terms = frozenset(i for i in analyse(text).items if isinstance(i, str))
-    return _Question(terms, bool(_WH_RE.search(text)), bool(_NUMBER_Q_RE.search(text)))
-
-
-def _drop_echoed_lead_in(claim: str, question: _Question) -> str:
-    """``claim`` without a lead-in ("To watch X on Y, ...") that only repeats the question.
-
-    Such a lead-in covers the question's words whatever follows it, so coverage is
-    counted on the rest of the sentence.
-    """
-    head, sep, rest = claim.partition(", ")
-    if not sep or not rest.strip() or not question.wh:
-        return claim
-    terms = {i for i in analyse(head).items if isinstance(i, str)}
-    if terms and terms <= question.terms and len(terms) >= 0.5 * len(question.terms):
-        return rest
-    return claim
+def _flat(text: str) -> str:
+    """``text`` lower-cased with single spaces and no end punctuation, for quote lookup."""
+    return " ".join(text.lower().split()).strip(" .!?;:,")
 
 
 def _quote(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
-
-
-def _covered(term: str, answer: Counter[str]) -> bool:
-    """A question term is covered by the same answer term, or inside an identifier.
-
-    The substring rule lets "backup" meet ``pg_basebackup``; it needs 4+ letters so
-    that short terms do not match by accident.
-    """
-    if term in answer:
-        return True
-    return len(term) >= 4 and any(term in a for a in answer if len(a) > len(term))

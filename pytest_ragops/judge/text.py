@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-from pytest_ragops.judge.lexicon import PHRASES, SYNONYMS
+from pytest_ragops.judge.lexicon import NEGATING_VERBS, PHRASES, SYNONYMS
 
 __all__ = [
     "NEGATIONS",
@@ -21,6 +21,8 @@ __all__ = [
     "content_terms",
     "is_abstention",
     "is_number",
+    "is_referral",
+    "sentences_of",
     "split_claims",
     "split_sentences",
     "stem",
@@ -30,9 +32,10 @@ __all__ = [
 ]
 
 # A plain or dotted number (9.6, 16.2.1), or a word starting with a letter (identifiers
-# such as pg_basebackup or wal2json included). Normalisation happens on the whole text
+# such as pg_basebackup or wal2json included, and model numbers such as DW-4620 kept
+# whole). Normalisation happens on the whole text
 # first, with the substitutions below, so that tokenizing is one C-level findall.
-_TOKEN_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]\w*(?:\.[^\W\d_]\w*)*")
+_TOKEN_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]\w*(?:-\d\w*|(?:\.[^\W\d_]\w*)*)")
 # Removed before tokenizing: thousands separators (1,000), the "v" of versions (v16),
 # possessive "'s" and other apostrophes (don't -> dont). Each pattern starts with a
 # literal so that the regex engine can skip ahead; one alternation was 10x slower.
@@ -66,9 +69,9 @@ STOPWORDS: frozenset[str] = _word_set(
 NEGATIONS: frozenset[str] = _word_set(
     """
     not no never cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
-    shouldnt couldnt hasnt havent hadnt nor neither none nothing without
+    shouldnt couldnt hasnt havent hadnt nor neither none nothing without non
     """
-)
+) | frozenset(w for verb in NEGATING_VERBS for w in verb.split())
 
 # Abbreviations whose full stop does not end a sentence.
 _ABBREVIATIONS = _word_set("e.g i.e etc vs approx fig cf al incl resp dr mr mrs ms")
@@ -91,38 +94,98 @@ _REPLY_RE = re.compile(
     re.IGNORECASE,
 )
 
-# One alternation, so that checking a sentence is a single search.
+# Abstention is recognised by its structure, not by a list of sentences: a *source* (the
+# speaker, or the material: context, documents, manual pages, leaflet sections, ...)
+# followed, within a few words, by a negated verb of stating, knowing or finding ("the
+# manual sections I was given don't list", "I couldn't find anything about"), or a
+# statement that no information / mention / details exist. Matched on the normalised
+# tokens (lower case, apostrophes dropped: "don't" -> "dont"), as one search.
+_SOURCE = (
+    r"(?:i|im|we|context|contexts|documents?|documentation|docs|sources?|passages?|excerpts?"
+    r"|sections?|pages?|manuals?|leaflets?|texts?|materials?|information|snippets?"
+    r"|extracts?|articles?|guides?|handbooks?)"
+)
+_NEG = (
+    r"(?:(?:do|does|did|can|could|would|is|are|was|were|am|have|has) not|dont|doesnt|didnt"
+    r"|cant|cannot|couldnt|wouldnt|isnt|arent|wasnt|werent|havent|hasnt|never"
+    r"|(?:am|is|are|was|were)?\s?(?:unable|not able) to|fail(?:s|ed)? to|make no|makes no)"
+)
+_STATE = (
+    r"(?:say|said|stat|mention|cover|contain|includ|list|giv|gave|provid|specif|explain"
+    r"|describ|discuss|detail|address|answer|tell|know|find|found|see|show|indicat|defin"
+    r"|document|offer|determin|confirm|refer|have|has|had|seem|appear|go into|talk|help"
+    r"|locat|spot|identif|verif|clarif|touch)\w*"
+)
+_NOTHING = r"(?:information|mention|details?|guidance|indication|explanation|specifics)"
 _ABSTENTION_RE = re.compile(
     "|".join(
         (
-            r"\bi (?:do not|dont) know\b",
-            r"\b(?:i am|im) (?:not sure|unsure|not certain)\b",
-            r"\b(?:cannot|cant|can not|unable to|not able to) "
-            r"(?:answer|help|find|determine|tell|say|confirm)\b",
-            r"\b(?:could not|couldnt|did not|didnt) find\b",
-            r"\b(?:no|not enough|insufficient) (?:relevant )?information\b",
-            r"\b(?:context|contexts|documents?|sources?|passages?|excerpts?|text|texts)"
-            r"(?: \w+){0,2} (?:(?:does|do|did) not|doesnt|dont|didnt) "
-            r"(?:mention|contain|say|cover|include|provide|specify|answer|state|discuss)",
-            r"\bnot (?:mentioned|covered|specified|provided|found|stated|described|given|"
-            r"discussed|addressed) in the (?:\w+ )?"
-            r"(?:context|contexts|documents?|sources?|passages?|text|information|material)",
-            r"\bno mention of\b",
-            r"\bnothing in the (?:\w+ )?(?:context|documents?|sources?|passages?|text)\b",
-            r"\bi have no (?:information|knowledge|data)\b",
+            rf"\b{_SOURCE}\b(?: \w+){{0,6}}? {_NEG} (?:\w+ ){{0,2}}?{_STATE}",
+            r"\b(?:i am|im) (?:not sure|unsure|not certain|sorry)\b",
+            rf"\b(?:no|not enough|insufficient|not any|nothing|lack of|lacks?)"
+            rf"(?: \w+){{0,2}}? {_NOTHING}\b",
+            rf"\b(?:nothing|no mention|none) (?:\w+ ){{0,3}}?(?:in|from|of|about) (?:the |these |"
+            rf"this |my |any )?(?:\w+ )?{_SOURCE}\b",
+            r"\bnot (?:\w+ )?(?:mentioned|covered|specified|provided|found|stated|described"
+            r"|given|discussed|addressed|listed|included|documented|explained|shown)"
+            rf" (?:in|by|anywhere in) (?:the |these |this |any )?(?:\w+ ){{0,2}}?{_SOURCE}\b",
+            r"\b(?:is not|are not|was not|were not|isnt|arent|wasnt|werent) (?:mentioned"
+            r"|specified|documented|discussed|addressed)\b",
             r"\bno answer\b",
+            r"\bi (?:do not|dont) know\b",
         )
     )
 )
 
 
-# Every alternative of _ABSTENTION_RE contains one of these words: a text without any
-# of them is no abstention, which saves most sentences the normalisation and the search.
-_ABSTENTION_HINT_RE = re.compile(
-    r"know|sure|certain|answer|help|find|determin|tell|say|confirm|information|context"
-    r"|document|source|passage|excerpt|text|material|mention|data",
+# Every alternative of _ABSTENTION_RE contains one of these: a text without any is no
+# abstention, which saves most sentences the normalisation and the search.
+_ABSTENTION_CUES: Final = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "dont",
+        "doesnt",
+        "didnt",
+        "cant",
+        "cannot",
+        "couldnt",
+        "wouldnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "havent",
+        "hasnt",
+        "unable",
+        "nothing",
+        "none",
+        "lack",
+        "lacks",
+        "insufficient",
+        "sorry",
+        "unsure",
+        "fail",
+        "fails",
+        "failed",
+    ]
+)
+
+#: A sentence that refers the user elsewhere ("Please ask your pharmacist."): no claim
+#: when the answer abstains, since it only says where an answer might be found.
+_REFERRAL_RE = re.compile(
+    r"^\W*(?:please\s+|you (?:may|might|could|should) (?:want to\s+)?|i (?:would|\w+d)"
+    r" (?:recommend|suggest)\s+|try\s+|it (?:may|might|would|could) be (?:worth|best|wise)"
+    r"\s+)?(?:ask|consult|contact|check with|speak (?:to|with)|talk (?:to|with)|see|refer to"
+    r"|call|check)",
     re.IGNORECASE,
 )
+
+
+def is_referral(text: str) -> bool:
+    """Whether ``text`` only refers the user elsewhere ("Please ask your pharmacist.")."""
+    return _REFERRAL_RE.search(text) is not None
 
 
 def is_number(token: str) -> bool:
@@ -139,7 +202,9 @@ def tokenize(text: str) -> list[str]:
     "a quarter of" -> "25 percent of"): a negation inside an idiom is not one.
     """
     text = _VERSION_RE.sub("", text.lower())
-    if _PHRASE_HINTS.search(text):
+    if any(hint in text for hint in _PHRASE_HINTS):
+        if " than" in text:
+            text = _BOUND_RE.sub(r"\1at most", text)
         text = _PHRASE_RE.sub(_phrase, text)
     if "," in text:
         text = _THOUSANDS_RE.sub("", text)
@@ -151,7 +216,13 @@ def tokenize(text: str) -> list[str]:
 
 
 # One alternation over the shipped phrases; a cheap pre-check keeps the common case fast.
-_PHRASE_HINTS = re.compile(r"than|quarter|half|twice|thrice|exceed")
+# Every shipped phrase contains one of these: most texts skip the phrase search.
+_PHRASE_HINTS: Final = ("than", "quarter", "half", "twice", "thrice", "exceed", "back")
+# A negated comparison is an upper bound, not a negation: "should not take more than 6"
+# says "take at most 6", whatever verb stands between.
+_BOUND_RE = re.compile(
+    r"\b(?:not|never|cannot|\w+n[\u2019']t)\s+((?:\w+\s+){0,2}?)(?:more|longer|later) than\b"
+)
 _PHRASE_RE = re.compile(
     r"\b(?:" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b"
 )
@@ -253,6 +324,12 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (c.strip() for c in cleaned) if s]
 
 
+@lru_cache(maxsize=4096)
+def sentences_of(text: str) -> tuple[str, ...]:
+    """:func:`split_sentences`, cached: every metric reads the same contexts."""
+    return tuple(split_sentences(text))
+
+
 _LIST_STARTS = frozenset("#>*+-0123456789")
 _CAPITALS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -318,9 +395,15 @@ def _splits(left: _Clause, right: _Clause, clause_terms: int) -> bool:
     return left.n_terms >= clause_terms and right.n_terms >= clause_terms
 
 
+@lru_cache(maxsize=16384)
 def is_abstention(text: str) -> bool:
-    """Whether ``text`` declines to answer ("I don't know", "the context does not say")."""
-    if not _ABSTENTION_HINT_RE.search(text):
+    """Whether ``text`` declines to answer ("I don't know", "the context does not say").
+
+    Every abstention pattern holds a negation or a word such as "unable" or "sorry":
+    a text without one is no abstention, which saves most texts the search (cached:
+    claim splitting and claim sorting ask about the same clauses).
+    """
+    if _ABSTENTION_CUES.isdisjoint(tokens_of(text)):
         return False
     normalized = " ".join(tokenize(_NUMBER_RE.sub(" ", text)))
     return _ABSTENTION_RE.search(normalized) is not None

@@ -128,9 +128,12 @@ def test_faithfulness_claim_must_come_from_one_window() -> None:
     answer = "The autovacuum launcher of PostgreSQL checks bloated tables."
     far = sample(answer, contexts=(f"{head} {filler} {tail}",))
     near = sample(answer, contexts=(f"{head} Filler one. {tail}",))
-    assert value(far, "faithfulness") == 0.0
-    assert value(near, "faithfulness") == 1.0
-    assert score(far, "faithfulness", OfflineJudge(window=12)).value == 1.0
+    # Half the claim's terms are in each part: above the default support of 0.5, so the
+    # window rule is shown at support 0.6.
+    strict = OfflineJudge(support=0.6)
+    assert score(far, "faithfulness", strict).value == 0.0
+    assert score(near, "faithfulness", strict).value == 1.0
+    assert score(far, "faithfulness", OfflineJudge(support=0.6, window=12)).value == 1.0
 
 
 def test_faithfulness_without_contexts_supports_nothing() -> None:
@@ -319,8 +322,8 @@ def test_bad_settings_are_usage_errors(kwargs: dict[str, Any], message: str) -> 
 def test_support_threshold_is_configurable() -> None:
     # 2 of the claim's 4 content terms occur in the context: 0.5 coverage.
     s = sample("pg_basebackup needs special tickets.", contexts=("pg_basebackup needs it.",))
-    assert score(s, "faithfulness").value == 0.0
-    assert score(s, "faithfulness", OfflineJudge(support=0.5)).value == 1.0
+    assert score(s, "faithfulness").value == 1.0  # default support 0.5
+    assert score(s, "faithfulness", OfflineJudge(support=0.75)).value == 0.0
 
 
 def _all_scores(judge: OfflineJudge, samples: list[Sample]) -> list[list[Score]]:
