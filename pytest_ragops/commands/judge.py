@@ -40,7 +40,7 @@ def register(subparsers: SubParsers) -> None:
         "labels",
         nargs="+",
         help="Labels files (YAML), read as one set; 'shipped' = the shipped tune set "
-        "(labels.yaml) and held-out test sets (heldout.yaml, heldout2.yaml)",
+        "(labels.yaml, heldout.yaml, tune2.yaml) and test split (heldout2.yaml, heldout3.yaml)",
     )
     agree.add_argument(
         "--judge", default="offline", help="Judge name, as --ragops-judge (default: offline)"

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 import yaml
 
 from pytest_ragops.errors import RagopsError
 from pytest_ragops.judge.labels import (
+    SHIPPED,
     SHIPPED_HELDOUT,
     SHIPPED_HELDOUT2,
+    SHIPPED_HELDOUT3,
     SHIPPED_LABELS,
+    SHIPPED_TUNE2,
     load_label_files,
     load_labels,
     split_of,
 )
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 KINDS = {
     "grounded",
@@ -48,28 +48,30 @@ def test_shipped_set_covers_the_kinds_and_domains_asked_for() -> None:
         assert item.sample.contexts
 
 
-def test_shipped_tune_file_is_all_tune_and_heldout_file_all_test() -> None:
-    # The first release's sha256 test split was read and acted on, so it was folded
-    # into the tune set; the test split is the separate, blind-written held-out file.
+def test_shipped_tune_files_are_all_tune_and_the_test_files_all_test() -> None:
+    # The first release's sha256 test split and then the first held-out file were read and
+    # acted on, so both were folded into the tune set; the test split is two blind files.
     raw = yaml.safe_load(SHIPPED_LABELS.read_text(encoding="utf-8"))["items"]
     assert {i["split"] for i in raw} == {"tune"}
-    assert {i.split for i in load_labels(SHIPPED_LABELS)} == {"tune"}
-    held = load_labels(SHIPPED_HELDOUT)
-    held2 = load_labels(SHIPPED_HELDOUT2)
-    assert {i.split for i in held} == {i.split for i in held2} == {"test"}
-    assert not {i.id for i in held} & {i["id"] for i in raw}
-    assert not {i.id for i in held2} & ({i["id"] for i in raw} | {i.id for i in held})
+    for path in (SHIPPED_LABELS, SHIPPED_HELDOUT, SHIPPED_TUNE2):
+        assert {i.split for i in load_labels(path)} == {"tune"}, path.name
+    for path in (SHIPPED_HELDOUT2, SHIPPED_HELDOUT3):
+        assert {i.split for i in load_labels(path)} == {"test"}, path.name
+    ids = [i.id for path in SHIPPED for i in load_labels(path)]
+    assert len(ids) == len(set(ids))  # no id in two files
 
 
-def test_second_heldout_set_covers_every_kind_in_new_domains() -> None:
-    held2 = load_labels(SHIPPED_HELDOUT2)
-    assert len(held2) >= 60
-    kinds = Counter(i.kind for i in held2)
+@pytest.mark.parametrize("path", [SHIPPED_TUNE2, SHIPPED_HELDOUT2, SHIPPED_HELDOUT3])
+def test_each_blind_set_covers_every_kind_in_domains_of_its_own(path: Path) -> None:
+    items = load_labels(path)
+    assert len(items) >= 60
+    kinds = Counter(i.kind for i in items)
     assert min(kinds.values()) >= 6
-    assert len(kinds) == 10
-    domains = {i.domain for i in held2}
+    assert set(kinds) == KINDS
+    domains = {i.domain for i in items}
     assert len(domains) == 4
-    assert not domains & {i.domain for i in load_labels(SHIPPED_LABELS)}
+    others = {i.domain for p in SHIPPED if p != path for i in load_labels(p)}
+    assert not domains & others
 
 
 def test_split_rule_is_stable_and_stratified() -> None:
