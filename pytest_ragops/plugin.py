@@ -307,20 +307,18 @@ class RagopsPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         try:
             result = yield
-        except BaseException:  # a failed test's records are reported too: park them as well
-            self.spool.spill(self.records.get(item.nodeid, []))
-            raise
-        from pytest_ragops.engine import check_test_gates
+            from pytest_ragops.engine import check_test_gates
 
-        records = self.records.get(item.nodeid, [])
-        outcomes, failure, aggregates = check_test_gates(item, records)
-        if aggregates is not None:
-            self.test_aggregates[item.nodeid] = (len(records), aggregates)
-        self.test_gates.extend(outcomes)
-        self.spool.spill(records)
-        if failure:
-            pytest.fail(failure, pytrace=False)
-        return result
+            records = self.records.get(item.nodeid, [])
+            outcomes, failure, aggregates = check_test_gates(item, records)
+            if aggregates is not None:
+                self.test_aggregates[item.nodeid] = (len(records), aggregates)
+            self.test_gates.extend(outcomes)
+            if failure:
+                pytest.fail(failure, pytrace=False)
+            return result
+        finally:  # passed or failed, the test's records are reported: park their contexts
+            self.spool.spill(self.records.get(item.nodeid, []))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:

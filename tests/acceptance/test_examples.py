@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,5 +36,5 @@ def test_examples_pass_their_gates_and_fail_a_higher_one(
 
     code, out, report = _run(tmp_path, *workers, "--ragops-threshold", "context_recall=0.99")
     assert code == 1, out
-    assert re.search(r"FAILED context_recall_mean: value 0\.9[0-9]{3}, bound >= 0\.99", out), out
+    assert "FAILED context_recall_mean: value 0.9497, bound >= 0.99" in out
     assert report["summary"]["passed"] is False  # type: ignore[index]
