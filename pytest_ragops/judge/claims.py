@@ -20,6 +20,7 @@ from pytest_ragops.judge.lexicon import (
     ANTONYMS,
     COMMON_VERBS,
     FILLER,
+    NEGATING_VERBS,
     NUMBER_WORDS,
     ROMAN_AFTER,
     ROMAN_NUMERALS,
@@ -220,11 +221,22 @@ def _negated(tokens: list[str]) -> bool:
     """Whether a clause is negated: an odd number of cues, where two cues cancel only
     when they are close ("cannot run without X" = needs X); two far apart are one
     negation repeated ("never block ... never block")."""
-    cues = [k for k, t in enumerate(tokens) if t in NEGATIONS]
+    # "neither A nor B" is one negation, not two that cancel.
+    cues = [
+        k
+        for k, t in enumerate(tokens)
+        if t in NEGATIONS and not (t == "nor" and "neither" in tokens[:k])
+    ]
     negated = False
     k = 0
     while k < len(cues):
-        if k + 1 < len(cues) and cues[k + 1] - cues[k] <= _CANCEL_DISTANCE:
+        if k + 1 < len(cues) and (
+            cues[k + 1] - cues[k] <= _CANCEL_DISTANCE
+            # "staff cannot issue held items ... without a signed form": a condition,
+            # however far from its negation, makes one requirement, not two negations
+            # (a negating verb before it does not: "SKIP LOCKED ... without waiting").
+            or (tokens[cues[k + 1]] == "without" and tokens[cues[k]] not in _NEGATING_WORDS)
+        ):
             k += 2
             continue
         negated = True
@@ -233,6 +245,7 @@ def _negated(tokens: list[str]) -> bool:
 
 
 _CANCEL_DISTANCE: Final = 4
+_NEGATING_WORDS: Final = frozenset(w for verb in NEGATING_VERBS for w in verb.split())
 
 
 @lru_cache(maxsize=65536)
@@ -487,12 +500,15 @@ def _overlap(claim: Passage, window: Window) -> float:
 def _check(claim: Passage, light: Window, question: Passage, support: float) -> Verdict:
     window = full(light)
     present = [i for i in window.items if isinstance(i, Quantity)]
+    # A number the user gave ("I'm 23", "my income was $16,000") needs no support.
+    asked = [q for q in claim.quantities if any(q.same(a) for a in question.quantities)]
     for q in claim.quantities:
-        if not any(q.same(w) for w in present):
+        if not any(q.same(w) for w in present) and q not in asked:
             return Verdict(False, "number", f"{q.text} is not in the context")
     for index, item in enumerate(claim.items):
         if (
             isinstance(item, Quantity)
+            and item not in asked
             and not _is_count_word(item)
             and not _bound(claim.items, index, window.items)
         ):
@@ -527,6 +543,9 @@ def _check(claim: Passage, light: Window, question: Passage, support: float) -> 
     reversed_ = _role_swap(claim, window) or _order_swap(claim, window)
     if reversed_ is not None:
         return Verdict(False, "role-swap", reversed_)
+    general = _overgeneral(claim, window, question)
+    if general is not None:
+        return Verdict(False, "overgeneral", general)
     novel = _novel_phrase(claim, window, question)
     if novel is not None:
         return Verdict(False, "novel-phrase", novel)
@@ -895,12 +914,19 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
     verbatim = len(claim.terms - sentence.terms) == 1 and shared >= max(
         3.0, _VERBATIM * len(sentence.terms)
     )
+    if not verbatim and len(claim.terms - sentence.terms) == 1:
+        # A claim may repeat one clause of a long sentence ("... and latex tubes even
+        # faster" answered as "butyl tubes even faster"): verbatim against that clause.
+        verbatim = any(
+            len(claim.terms & c.terms) >= max(3.0, _VERBATIM * len(c.terms))
+            for c in sentence.clauses
+        )
     mine = ["^", *(i for i in claim.items if isinstance(i, str)), "$"]
     theirs = ["^", *(i for i in sentence.items if isinstance(i, str)), "$"]
     for k in range(1, len(mine) - 1):
         m = mine[k]
-        if m not in missing:
-            continue
+        if m not in missing or m in _filler():
+            continue  # filler ("an important topic") names no entity
         entity = m in claim.rare or (m not in window.terms and _close_to_any(m, sentence))
         if not (entity or (verbatim and m not in _common_verbs())):
             continue
@@ -910,7 +936,19 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
                 continue
             same_left = theirs[j - 1] == mine[k - 1]
             same_right = theirs[j + 1] == mine[k + 1]
-            if verbatim and same_left and same_right and m not in _common_verbs():
+            # Verbatim but for one term, one shared neighbour places it: "belong in the
+            # blue cart, not the green cart" against "belong in the garbage, not ...".
+            near = theirs[max(0, j - 3) : j + 4]
+            if (
+                verbatim
+                and (
+                    (same_left and same_right)
+                    # one shared neighbour, the other side near too (or the claim's end)
+                    or (same_left and (mine[k + 1] == "$" or mine[k + 1] in near))
+                    or (same_right and (mine[k - 1] == "^" or mine[k - 1] in near))
+                )
+                and m not in _common_verbs()
+            ):
                 return f"{m!r} where the context says {e!r}"
             if (
                 entity
@@ -940,3 +978,22 @@ def _close(a: str, b: str) -> bool:
 
 def _pairs(terms: list[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(terms))
+
+
+
+#: Words that make a claim universal; the aligned sentence must be as general.
+_UNIVERSAL: Final = frozenset(("all", "every", "always", "both"))
+
+
+def _overgeneral(claim: Passage, window: FullWindow, question: Passage) -> str | None:
+    """A universal word ("all", "every", "always", "both") that neither the question nor
+    the claim's aligned sentence has: "recommended for all kittens" where the context
+    says "for kittens that will go outdoors", "on both Rapid and Ultra" where it says
+    "on Rapid chargers only". A claim's overstatement of a qualified fact."""
+    mine = _UNIVERSAL.intersection(tokens_of(claim.text))
+    if not mine or not mine.isdisjoint(tokens_of(question.text)):
+        return None
+    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    if _UNIVERSAL.isdisjoint(tokens_of(sentence.text)):
+        return f"{sorted(mine)[0]!r}: the context is not that general"
+    return None

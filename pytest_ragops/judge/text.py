@@ -69,7 +69,7 @@ STOPWORDS: frozenset[str] = _word_set(
 NEGATIONS: frozenset[str] = _word_set(
     """
     not no never cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
-    shouldnt couldnt hasnt havent hadnt nor neither none nothing without non
+    shouldnt couldnt hasnt havent hadnt nor neither none nothing without non except unless
     """
 ) | frozenset(w for verb in NEGATING_VERBS for w in verb.split())
 
@@ -126,7 +126,7 @@ _ABSTENTION_RE = re.compile(
             rf"(?: \w+){{0,2}}? {_NOTHING}\b",
             rf"\b(?:nothing|no mention|none) (?:\w+ ){{0,3}}?(?:in|from|of|about) (?:the |these |"
             rf"this |my |any )?(?:\w+ )?{_SOURCE}\b",
-            r"\bnot (?:\w+ )?(?:mentioned|covered|specified|provided|found|stated|described"
+            r"\b(?:not|isnt|arent|wasnt|werent) (?:\w+ )?(?:mentioned|covered|specified|provided|found|stated|described"
             r"|given|discussed|addressed|listed|included|documented|explained|shown)"
             rf" (?:in|by|anywhere in) (?:the |these |this |any )?(?:\w+ ){{0,2}}?{_SOURCE}\b",
             r"\b(?:is not|are not|was not|were not|isnt|arent|wasnt|werent) (?:mentioned"
