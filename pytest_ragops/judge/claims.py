@@ -980,7 +980,6 @@ def _pairs(terms: list[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(terms))
 
 
-
 #: Words that make a claim universal; the aligned sentence must be as general.
 _UNIVERSAL: Final = frozenset(("all", "every", "always", "both"))
 

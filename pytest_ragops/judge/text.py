@@ -126,8 +126,8 @@ _ABSTENTION_RE = re.compile(
             rf"(?: \w+){{0,2}}? {_NOTHING}\b",
             rf"\b(?:nothing|no mention|none) (?:\w+ ){{0,3}}?(?:in|from|of|about) (?:the |these |"
             rf"this |my |any )?(?:\w+ )?{_SOURCE}\b",
-            r"\b(?:not|isnt|arent|wasnt|werent) (?:\w+ )?(?:mentioned|covered|specified|provided|found|stated|described"
-            r"|given|discussed|addressed|listed|included|documented|explained|shown)"
+            r"\b(?:not|isnt|arent|wasnt|werent) (?:\w+ )?(?:mentioned|covered|specified|provided"
+            r"|found|stated|described|given|discussed|addressed|listed|included|documented|explained|shown)"
             rf" (?:in|by|anywhere in) (?:the |these |this |any )?(?:\w+ ){{0,2}}?{_SOURCE}\b",
             r"\b(?:is not|are not|was not|were not|isnt|arent|wasnt|werent) (?:mentioned"
             r"|specified|documented|discussed|addressed)\b",
