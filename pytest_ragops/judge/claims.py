@@ -202,6 +202,9 @@ def _scope(tokens: list[str]) -> frozenset[str]:
         if tok not in NEGATIONS:
             continue
         taken = 0
+        # "without" negates its object only ("without a reservation as long as they
+        # are folded" is about the reservation).
+        limit = 1 if tok == "without" else _SCOPE_TERMS
         for t in tokens[k + 1 :]:
             if t in NEGATIONS:
                 break
@@ -209,7 +212,7 @@ def _scope(tokens: list[str]) -> frozenset[str]:
             if term:
                 scope.add(term)
                 taken += 1
-                if taken == _SCOPE_TERMS:
+                if taken == limit:
                     break
     return frozenset(scope)
 
@@ -956,6 +959,37 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
                 and (m in claim.rare or _close(m, e))
             ):
                 return f"{m!r} where the context says {e!r}"
+    return _phrase_substitution(claim, sentence, mine, theirs, missing)
+
+
+def _phrase_substitution(
+    claim: Passage,
+    sentence: Passage,
+    mine: list[str],
+    theirs: list[str],
+    missing: frozenset[str],
+) -> str | None:
+    """Two adjacent claim terms, the only two the aligned sentence lacks, standing
+    between the very neighbours of one sentence term: "students at a county high school"
+    against "students enrolled at a county college". The rest must repeat a clause of
+    the sentence (70 %+ of its terms), as for a one-term substitution."""
+    if len(claim.terms - sentence.terms) != 2 or len(missing) != 2:
+        return None
+    if not any(
+        len(claim.terms & c.terms) >= max(3.0, _VERBATIM * len(c.terms)) for c in sentence.clauses
+    ):
+        return None
+    verbs = _common_verbs()
+    for k in range(1, len(mine) - 2):
+        pair = mine[k : k + 2]
+        if not missing.issuperset(pair) or not verbs.isdisjoint(pair) or mine[k - 1] == "^":
+            continue
+        for j in range(1, len(theirs) - 1):
+            e = theirs[j]
+            if e in claim.terms or e[0].isdigit() or e in verbs:
+                continue
+            if theirs[j - 1] == mine[k - 1] and theirs[j + 1] == mine[k + 2]:
+                return f"{' '.join(map(repr, pair))} where the context says {e!r}"
     return None
 
 
@@ -989,7 +1023,9 @@ def _overgeneral(claim: Passage, window: FullWindow, question: Passage) -> str |
     the claim's aligned sentence has: "recommended for all kittens" where the context
     says "for kittens that will go outdoors", "on both Rapid and Ultra" where it says
     "on Rapid chargers only". A claim's overstatement of a qualified fact."""
-    mine = _UNIVERSAL.intersection(tokens_of(claim.text))
+    tokens = tokens_of(claim.text)
+    # "at all" is emphasis, not generality.
+    mine = {t for k, t in enumerate(tokens) if t in _UNIVERSAL and tokens[k - 1 : k] != ("at",)}
     if not mine or not mine.isdisjoint(tokens_of(question.text)):
         return None
     sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
