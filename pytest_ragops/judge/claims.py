@@ -204,7 +204,7 @@ def _scope(tokens: list[str]) -> frozenset[str]:
         taken = 0
         # "without" negates its object only ("without a reservation as long as they
         # are folded" is about the reservation).
-        limit = 1 if tok == "without" else _SCOPE_TERMS
+        limit = 2 if tok == "without" else _SCOPE_TERMS
         for t in tokens[k + 1 :]:
             if t in NEGATIONS:
                 break
