@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ragops.cli import main
-from pytest_ragops.judge.labels import SHIPPED, SHIPPED_HELDOUT2, SHIPPED_HELDOUT3, load_labels
+from pytest_ragops.judge.labels import SHIPPED, SHIPPED_TEST, load_labels
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,11 +31,11 @@ def test_agreement_on_the_shipped_set_prints_every_figure(
 
 
 def test_agreement_json_for_the_test_split(capsys: pytest.CaptureFixture[str]) -> None:
-    # The shipped test split is the two blind files, read with the tune files as one set.
+    # The shipped test split is the three blind files, read with the tune files as one set.
     assert main(["judge", "agreement", "shipped", "--split", "test", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["splits"]) == ["test"]
-    n = len(load_labels(SHIPPED_HELDOUT2)) + len(load_labels(SHIPPED_HELDOUT3))
+    n = sum(len(load_labels(p)) for p in SHIPPED_TEST)
     assert data["items"] == n
     faith = data["splits"]["test"]["faithfulness"]
     assert faith["threshold"] == 0.8

@@ -15,7 +15,12 @@ from pytest_ragops.judge.labels import (
     SHIPPED_HELDOUT,
     SHIPPED_HELDOUT2,
     SHIPPED_HELDOUT3,
+    SHIPPED_HELDOUT4,
+    SHIPPED_HELDOUT5,
+    SHIPPED_HELDOUT6,
     SHIPPED_LABELS,
+    SHIPPED_TEST,
+    SHIPPED_TUNE,
     SHIPPED_TUNE2,
     load_label_files,
     load_labels,
@@ -49,19 +54,44 @@ def test_shipped_set_covers_the_kinds_and_domains_asked_for() -> None:
 
 
 def test_shipped_tune_files_are_all_tune_and_the_test_files_all_test() -> None:
-    # The first release's sha256 test split and then the first held-out file were read and
-    # acted on, so both were folded into the tune set; the test split is two blind files.
+    # Each earlier test split was read and acted on after its one scoring, so it was
+    # folded into the tune set; the test split is three blind files.
     raw = yaml.safe_load(SHIPPED_LABELS.read_text(encoding="utf-8"))["items"]
     assert {i["split"] for i in raw} == {"tune"}
-    for path in (SHIPPED_LABELS, SHIPPED_HELDOUT, SHIPPED_TUNE2):
+    assert (*SHIPPED_TUNE, *SHIPPED_TEST) == SHIPPED
+    assert SHIPPED_TUNE == (
+        SHIPPED_LABELS,
+        SHIPPED_HELDOUT,
+        SHIPPED_TUNE2,
+        SHIPPED_HELDOUT2,
+        SHIPPED_HELDOUT3,
+    )
+    for path in SHIPPED_TUNE:
         assert {i.split for i in load_labels(path)} == {"tune"}, path.name
-    for path in (SHIPPED_HELDOUT2, SHIPPED_HELDOUT3):
+    for path in SHIPPED_TEST:
         assert {i.split for i in load_labels(path)} == {"test"}, path.name
     ids = [i.id for path in SHIPPED for i in load_labels(path)]
     assert len(ids) == len(set(ids))  # no id in two files
 
 
-@pytest.mark.parametrize("path", [SHIPPED_TUNE2, SHIPPED_HELDOUT2, SHIPPED_HELDOUT3])
+def test_the_test_split_is_at_least_a_third_of_the_set() -> None:
+    tune = sum(len(load_labels(p)) for p in SHIPPED_TUNE)
+    test = sum(len(load_labels(p)) for p in SHIPPED_TEST)
+    assert test * 3 >= tune + test
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        SHIPPED_TUNE2,
+        SHIPPED_HELDOUT2,
+        SHIPPED_HELDOUT3,
+        SHIPPED_HELDOUT4,
+        SHIPPED_HELDOUT5,
+        SHIPPED_HELDOUT6,
+    ],
+    ids=lambda p: p.name,
+)
 def test_each_blind_set_covers_every_kind_in_domains_of_its_own(path: Path) -> None:
     items = load_labels(path)
     assert len(items) >= 60
