@@ -114,7 +114,7 @@ _STATE = (
     r"(?:say|said|stat|mention|cover|contain|includ|list|giv|gave|provid|specif|explain"
     r"|describ|discuss|detail|address|answer|tell|know|find|found|see|show|indicat|defin"
     r"|document|offer|determin|confirm|refer|have|has|had|seem|appear|go into|talk|help"
-    r"|locat|spot|identif|verif|clarif|touch)\w*"
+    r"|locat|spot|identif|verif|clarif|touch|recommend|advis|suggest)\w*"
 )
 _NOTHING = r"(?:information|mention|details?|guidance|indication|explanation|specifics)"
 _ABSTENTION_RE = re.compile(
@@ -177,8 +177,15 @@ _ABSTENTION_CUES: Final = frozenset(
 _REFERRAL_RE = re.compile(
     r"^\W*(?:please\s+|you (?:may|might|could|should) (?:want to\s+)?|i (?:would|\w+d)"
     r" (?:recommend|suggest)\s+|try\s+|it (?:may|might|would|could) be (?:worth|best|wise)"
-    r"\s+)?(?:ask|consult|contact|check with|speak (?:to|with)|talk (?:to|with)|see|refer to"
-    r"|call|check)",
+    r"\s+(?:to\s+)?|i(?:['\u2019]d| would)\s+(?:recommend\s+|suggest\s+)?)?"
+    r"(?:ask|consult|contact|check with|speak (?:to|with)|talk (?:to|with)|see|refer to"
+    r"|call|check)"
+    # "... should be able to tell you", "... would know", "... would be the best place to
+    # ask", "... would have that information": someone else answers.
+    r"|\b(?:should|may|might|would|will|can|could) (?:be able to |probably )?(?:(?:tell you"
+    r"|confirm|advise|clarify|let you know)\b|(?:help|know|answer|have (?:that|this|the"
+    r"|more) (?:information|details?))\W*$)"
+    r"|\b(?:best|right) (?:place|person|people|team) to (?:ask|contact|check)\b",
     re.IGNORECASE,
 )
 
