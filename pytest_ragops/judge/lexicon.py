@@ -399,6 +399,18 @@ PHRASES: Final[dict[str, str]] = {
     "no additional charge": "free",
     "no charge": "free",
     "without charge": "free",
+    "costs nothing": "is free",
+    "cost nothing": "be free",
+    # Spelled-out fractions of a unit, exactly.
+    "an hour and a half": "90 minutes",
+    "half an hour": "30 minutes",
+    "quarter of an hour": "15 minutes",
+    "half a minute": "30 seconds",
+    "half a day": "12 hours",
+    "every other day": "every 2 days",
+    "every other week": "every 2 weeks",
+    "every other month": "every 2 months",
+    "every other year": "every 2 years",
 }
 
 #: Unit words after a number: (dimension, factor to the dimension's base unit). Exact

@@ -38,7 +38,7 @@ def test_agreement_json_for_the_test_split(capsys: pytest.CaptureFixture[str]) -
     n = sum(len(load_labels(p)) for p in SHIPPED_TEST)
     assert data["items"] == n
     faith = data["splits"]["test"]["faithfulness"]
-    assert faith["threshold"] == 0.8
+    assert faith["threshold"] == 1.0
     assert 0.0 <= faith["auc"]["low"] <= faith["auc"]["value"] <= faith["auc"]["high"] <= 1.0
     assert sum(k["faithfulness"]["n"] for k in data["kinds"].values()) == n
 
