@@ -404,6 +404,7 @@ PHRASES: Final[dict[str, str]] = {
     # Spelled-out fractions of a unit, exactly.
     "an hour and a half": "90 minutes",
     "half an hour": "30 minutes",
+    "a quarter of an hour": "15 minutes",
     "quarter of an hour": "15 minutes",
     "half a minute": "30 seconds",
     "half a day": "12 hours",
