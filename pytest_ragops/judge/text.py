@@ -223,8 +223,9 @@ def tokenize(text: str) -> list[str]:
 
 
 # One alternation over the shipped phrases; a cheap pre-check keeps the common case fast.
-# Every shipped phrase contains one of these: most texts skip the phrase search.
-_PHRASE_HINTS: Final = ("than", "quarter", "half", "twice", "thrice", "exceed", "back")
+# Every shipped phrase contains one of these (its longest word, derived so that a phrase
+# added to the lexicon is never skipped): most texts skip the phrase search.
+_PHRASE_HINTS: Final = tuple(sorted({"than", *(max(p.split(), key=len) for p in PHRASES)}))
 # A negated comparison is an upper bound, not a negation: "should not take more than 6"
 # says "take at most 6", whatever verb stands between.
 _BOUND_RE = re.compile(
