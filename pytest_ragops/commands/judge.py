@@ -40,8 +40,8 @@ def register(subparsers: SubParsers) -> None:
         "labels",
         nargs="+",
         help="Labels files (YAML), read as one set; 'shipped' = the shipped tune set "
-        "(labels.yaml, heldout.yaml, tune2.yaml, heldout2.yaml, heldout3.yaml) and test split "
-        "(heldout4.yaml, heldout5.yaml, heldout6.yaml)",
+        "(labels.yaml, heldout.yaml, tune2.yaml, heldout2.yaml ... heldout6.yaml) and test "
+        "split (heldout7.yaml ... heldout11.yaml)",
     )
     agree.add_argument(
         "--judge", default="offline", help="Judge name, as --ragops-judge (default: offline)"

@@ -34,6 +34,11 @@ __all__ = [
     "SHIPPED_HELDOUT4",
     "SHIPPED_HELDOUT5",
     "SHIPPED_HELDOUT6",
+    "SHIPPED_HELDOUT7",
+    "SHIPPED_HELDOUT8",
+    "SHIPPED_HELDOUT9",
+    "SHIPPED_HELDOUT10",
+    "SHIPPED_HELDOUT11",
     "SHIPPED_LABELS",
     "SHIPPED_TEST",
     "SHIPPED_TUNE",
@@ -58,12 +63,19 @@ SHIPPED_TUNE2: Final = Path(__file__).with_name("data") / "tune2.yaml"
 #: so they are tune data now.
 SHIPPED_HELDOUT2: Final = Path(__file__).with_name("data") / "heldout2.yaml"
 SHIPPED_HELDOUT3: Final = Path(__file__).with_name("data") / "heldout3.yaml"
-#: The test split: three blind sets of 80 items in twelve domains the rules never saw,
-#: written without reading the rules, docs, tune data or scores, and scored once after
-#: the rules were frozen. Whoever next changes the rules must not read them.
+#: Three blind sets written for the second redesign's test split (80 items each, twelve
+#: domains), scored once after its freeze, then read and acted on: tune data now.
 SHIPPED_HELDOUT4: Final = Path(__file__).with_name("data") / "heldout4.yaml"
 SHIPPED_HELDOUT5: Final = Path(__file__).with_name("data") / "heldout5.yaml"
 SHIPPED_HELDOUT6: Final = Path(__file__).with_name("data") / "heldout6.yaml"
+#: The test split: five blind sets of 80 items in twenty domains the rules never saw,
+#: written without reading the rules, docs, tune data or scores, and scored once after
+#: the rules were frozen. Whoever next changes the rules must not read them.
+SHIPPED_HELDOUT7: Final = Path(__file__).with_name("data") / "heldout7.yaml"
+SHIPPED_HELDOUT8: Final = Path(__file__).with_name("data") / "heldout8.yaml"
+SHIPPED_HELDOUT9: Final = Path(__file__).with_name("data") / "heldout9.yaml"
+SHIPPED_HELDOUT10: Final = Path(__file__).with_name("data") / "heldout10.yaml"
+SHIPPED_HELDOUT11: Final = Path(__file__).with_name("data") / "heldout11.yaml"
 #: The tune files, then the test files.
 SHIPPED_TUNE: Final = (
     SHIPPED_LABELS,
@@ -71,9 +83,18 @@ SHIPPED_TUNE: Final = (
     SHIPPED_TUNE2,
     SHIPPED_HELDOUT2,
     SHIPPED_HELDOUT3,
+    SHIPPED_HELDOUT4,
+    SHIPPED_HELDOUT5,
+    SHIPPED_HELDOUT6,
 )
-SHIPPED_TEST: Final = (SHIPPED_HELDOUT4, SHIPPED_HELDOUT5, SHIPPED_HELDOUT6)
-#: What ``ragops judge agreement shipped`` reads: five tune files, then the test split.
+SHIPPED_TEST: Final = (
+    SHIPPED_HELDOUT7,
+    SHIPPED_HELDOUT8,
+    SHIPPED_HELDOUT9,
+    SHIPPED_HELDOUT10,
+    SHIPPED_HELDOUT11,
+)
+#: What ``ragops judge agreement shipped`` reads: eight tune files, then the test split.
 SHIPPED: Final = (*SHIPPED_TUNE, *SHIPPED_TEST)
 #: The two splits of a labels file.
 SPLITS: Final = ("tune", "test")

@@ -31,7 +31,7 @@ def test_agreement_on_the_shipped_set_prints_every_figure(
 
 
 def test_agreement_json_for_the_test_split(capsys: pytest.CaptureFixture[str]) -> None:
-    # The shipped test split is the three blind files, read with the tune files as one set.
+    # The shipped test split is the five blind files, read with the tune files as one set.
     assert main(["judge", "agreement", "shipped", "--split", "test", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["splits"]) == ["test"]

@@ -18,6 +18,11 @@ from pytest_ragops.judge.labels import (
     SHIPPED_HELDOUT4,
     SHIPPED_HELDOUT5,
     SHIPPED_HELDOUT6,
+    SHIPPED_HELDOUT7,
+    SHIPPED_HELDOUT8,
+    SHIPPED_HELDOUT9,
+    SHIPPED_HELDOUT10,
+    SHIPPED_HELDOUT11,
     SHIPPED_LABELS,
     SHIPPED_TEST,
     SHIPPED_TUNE,
@@ -55,7 +60,7 @@ def test_shipped_set_covers_the_kinds_and_domains_asked_for() -> None:
 
 def test_shipped_tune_files_are_all_tune_and_the_test_files_all_test() -> None:
     # Each earlier test split was read and acted on after its one scoring, so it was
-    # folded into the tune set; the test split is three blind files.
+    # folded into the tune set; the test split is five blind files.
     raw = yaml.safe_load(SHIPPED_LABELS.read_text(encoding="utf-8"))["items"]
     assert {i["split"] for i in raw} == {"tune"}
     assert (*SHIPPED_TUNE, *SHIPPED_TEST) == SHIPPED
@@ -65,6 +70,16 @@ def test_shipped_tune_files_are_all_tune_and_the_test_files_all_test() -> None:
         SHIPPED_TUNE2,
         SHIPPED_HELDOUT2,
         SHIPPED_HELDOUT3,
+        SHIPPED_HELDOUT4,
+        SHIPPED_HELDOUT5,
+        SHIPPED_HELDOUT6,
+    )
+    assert SHIPPED_TEST == (
+        SHIPPED_HELDOUT7,
+        SHIPPED_HELDOUT8,
+        SHIPPED_HELDOUT9,
+        SHIPPED_HELDOUT10,
+        SHIPPED_HELDOUT11,
     )
     for path in SHIPPED_TUNE:
         assert {i.split for i in load_labels(path)} == {"tune"}, path.name
@@ -89,6 +104,11 @@ def test_the_test_split_is_at_least_a_third_of_the_set() -> None:
         SHIPPED_HELDOUT4,
         SHIPPED_HELDOUT5,
         SHIPPED_HELDOUT6,
+        SHIPPED_HELDOUT7,
+        SHIPPED_HELDOUT8,
+        SHIPPED_HELDOUT9,
+        SHIPPED_HELDOUT10,
+        SHIPPED_HELDOUT11,
     ],
     ids=lambda p: p.name,
 )
