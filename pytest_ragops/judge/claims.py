@@ -314,7 +314,8 @@ def _pieces(text: str) -> list[tuple[str, list[str]]]:
     return [(piece, tokens) for piece, tokens, _ in merged]
 
 
-_AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
+# "an hour and a half" is one quantity, not two clauses.
+_AND_RE = re.compile(r"\s+and\s+(?!a half\b)", re.IGNORECASE)
 
 
 def _and_parts(piece: str) -> list[tuple[str, list[str], int]]:

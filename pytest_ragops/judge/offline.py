@@ -8,6 +8,7 @@ and every score is labelled ``offline:<method>`` so reports say what produced it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from types import MappingProxyType
@@ -219,7 +220,7 @@ class _Run:
         failed = []
         for text in claims.texts:
             flat = _flat(text)
-            if len(flat) >= _QUOTE_CHARS and any(flat in c for c in quoted):
+            if len(flat) >= _QUOTE_CHARS and any(_quotes(flat, c) for c in quoted):
                 continue  # a quote of a context says what the context says
             verdict = check_claim(analyse(text), windows, question, self.judge._support)
             if not verdict.supported:
@@ -318,6 +319,23 @@ _QUOTE_CHARS: Final = 20
 def _flat(text: str) -> str:
     """``text`` lower-cased with single spaces and no end punctuation, for quote lookup."""
     return " ".join(text.lower().split()).strip(" .!?;:,")
+
+
+def _quotes(claim: str, context: str) -> bool:
+    """Whether ``context`` states ``claim`` word for word, outside a negation: "eat raw
+    eggs during pregnancy" is in "do not eat raw eggs during pregnancy" but is not what
+    it says, so a quote after a negation cue in its clause goes through the rules."""
+    start = context.find(claim)
+    while start >= 0:
+        lead = _CLAUSE_END_RE.split(context[:start])[-1]
+        if not lead or NEGATIONS.isdisjoint(tokens_of(lead)):
+            return True
+        start = context.find(claim, start + 1)
+    return False
+
+
+#: What ends the clause a quote stands in, looking back from the quote.
+_CLAUSE_END_RE: Final = re.compile(r"[.;:!?]\s|,\s")
 
 
 def _quote(text: str, limit: int = 80) -> str:

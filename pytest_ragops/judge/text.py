@@ -84,7 +84,7 @@ _ORDINAL_RE = re.compile(r"\d+\.")  # "1." opening a numbered list item
 _LIST_MARK_RE = re.compile(r"^(?:[#>*+\-]+|\d+[.)])\s+")
 # Clause boundaries inside a sentence; a split is kept only when both sides are claims.
 _CLAUSE_RE = re.compile(
-    r"(\s*[;:]\s+|,?\s+(?:and|but|while|whereas|although)\s+|,\s+(?:so|because)\s+)",
+    r"(\s*[;:]\s+|,?\s+(?:and(?! a half\b)|but|while|whereas|although)\s+|,\s+(?:so|because)\s+)",
     re.IGNORECASE,
 )
 # A one-word reply opening an answer ("No, ...", "Neither: ..."): it answers the
