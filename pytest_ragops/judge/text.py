@@ -83,8 +83,15 @@ _SENTENCE_END_RE = re.compile(r"([.!?\n])(?:(?<=\n)|\s)\s*")
 _ORDINAL_RE = re.compile(r"\d+\.")  # "1." opening a numbered list item
 _LIST_MARK_RE = re.compile(r"^(?:[#>*+\-]+|\d+[.)])\s+")
 # Clause boundaries inside a sentence; a split is kept only when both sides are claims.
+# The separators are ``\s*[;:]\s+``, ``,?\s+(?:and|but|while|whereas|although)\s+`` and
+# ``,\s+(?:so|because)\s+``. Written as their first character, a set, then each rest
+# behind a lookbehind on that character: the same matches in the same order of
+# preference, but the regex engine skips ahead to the next candidate (3x faster).
 _CLAUSE_RE = re.compile(
-    r"(\s*[;:]\s+|,?\s+(?:and|but|while|whereas|although)\s+|,\s+(?:so|because)\s+)",
+    r"([\s;:,](?:(?<=[;:])\s+|(?<=\s)\s*[;:]\s+"
+    r"|(?<=,)\s+(?:and|but|while|whereas|although)\s+"
+    r"|(?<=\s)\s*(?:and|but|while|whereas|although)\s+"
+    r"|(?<=,)\s+(?:so|because)\s+))",
     re.IGNORECASE,
 )
 # A one-word reply opening an answer ("No, ...", "Neither: ..."): it answers the
