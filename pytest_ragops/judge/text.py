@@ -36,6 +36,8 @@ __all__ = [
 # whole). Normalisation happens on the whole text
 # first, with the substitutions below, so that tokenizing is one C-level findall.
 _TOKEN_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]\w*(?:-\d\w*|(?:\.[^\W\d_]\w*)*)")
+# The same pattern with ASCII classes: equal on ASCII text (most text), 25% faster there.
+_ASCII_TOKEN_RE = re.compile(_TOKEN_RE.pattern, re.ASCII)
 # Removed before tokenizing: thousands separators (1,000), the "v" of versions (v16),
 # possessive "'s" and other apostrophes (don't -> dont). Each pattern starts with a
 # literal so that the regex engine can skip ahead; one alternation was 10x slower.
@@ -209,7 +211,7 @@ def tokenize(text: str) -> list[str]:
     "a quarter of" -> "25 percent of"): a negation inside an idiom is not one.
     """
     text = _VERSION_RE.sub("", text.lower())
-    if any(hint in text for hint in _PHRASE_HINTS):
+    if _has_phrase_hint(text):
         if " than" in text:
             text = _BOUND_RE.sub(r"\1at most", text)
         text = _PHRASE_RE.sub(_phrase, text)
@@ -219,7 +221,15 @@ def tokenize(text: str) -> list[str]:
         text = text.replace("\u2019", "'")
     if "'" in text:
         text = _APOSTROPHE_RE.sub("", text)
-    return _TOKEN_RE.findall(text)
+    return (_ASCII_TOKEN_RE if text.isascii() else _TOKEN_RE).findall(text)
+
+
+def _has_phrase_hint(text: str) -> bool:
+    # A plain loop: any() over a generator costs more than the substring tests.
+    for hint in _PHRASE_HINTS:  # noqa: SIM110
+        if hint in text:
+            return True
+    return False
 
 
 # One alternation over the shipped phrases; a cheap pre-check keeps the common case fast.
