@@ -182,21 +182,46 @@ def analyse(text: str) -> Passage:
     """Analyse one sentence or claim (pure and cached: texts recur across samples)."""
     clauses: list[Clause] = []
     items: list[Item] = []
+    quantities: list[Quantity] = []
     for piece, tokens in _pieces(text):
-        clause_items, negations = _items(tokens)
-        items.extend(clause_items)
-        terms = frozenset(t for t in clause_items if isinstance(t, str))
-        scope = _scope(tokens) if negations else frozenset()
-        marks = frozenset(m for m in map(_mark, tokens) if m)
-        clauses.append(Clause(piece.strip(), terms, _negated(tokens), scope, marks))
+        plain = list(map(_plain_term, tokens))
+        if None not in plain:
+            # Words only (most clauses): no quantity and no negation to read in context,
+            # so the items are the content terms, in order, with no per-token loop.
+            words = list(filter(None, plain))
+            items.extend(words)
+            terms = frozenset(words)
+            negated = False
+            scope: frozenset[str] = frozenset()
+        else:
+            clause_items, negations = _items(tokens)
+            items.extend(clause_items)
+            quantities.extend(i for i in clause_items if isinstance(i, Quantity))
+            terms = frozenset(t for t in clause_items if isinstance(t, str))
+            negated = _negated(tokens)
+            scope = _scope(tokens) if negations else frozenset()
+        marks = frozenset(map(_mark, tokens))
+        if "" in marks:
+            marks -= _EMPTY
+        clauses.append(Clause(piece.strip(), terms, negated, scope, marks))
     return Passage(
         text=text,
         items=tuple(items),
-        terms=frozenset(i for i in items if isinstance(i, str)),
-        quantities=tuple(i for i in items if isinstance(i, Quantity)),
+        terms=frozenset().union(*(c.terms for c in clauses)),
+        quantities=tuple(quantities),
         rare=_rare(text),
         clauses=tuple(clauses),
     )
+
+
+@lru_cache(maxsize=65536)
+def _plain_term(token: str) -> str | None:
+    """The content term of a plain word (``""`` for none), or ``None`` for a token that
+    :func:`_items` must read in context: a number, number word, Roman numeral or
+    negation. Cached per word, so that most clauses need no per-token Python loop."""
+    if token[0].isdigit() or token in NUMBER_WORDS or token in ROMAN_NUMERALS or token in NEGATIONS:
+        return None
+    return term_of(token)
 
 
 def _scope(tokens: list[str]) -> frozenset[str]:
@@ -311,7 +336,9 @@ def _and_parts(piece: str) -> list[tuple[str, list[str], int]]:
     parts: list[tuple[str, list[str], int]] = []
     for part in _AND_RE.split(piece) if " and " in piece else (piece,):
         tokens = list(tokens_of(part))
-        n = sum(1 for t in tokens if t not in NEGATIONS and term_of(t))
+        # The tokens with a content term (term_of gives none for a negation).
+        terms = list(map(term_of, tokens))
+        n = len(terms) - terms.count("")
         if parts and (parts[-1][2] < 3 or n < 3):
             last = parts[-1]
             parts[-1] = (f"{last[0]} and {part}", [*last[1], "and", *tokens], last[2] + n)
