@@ -280,9 +280,11 @@ def _rare(text: str) -> frozenset[str]:
     rare: set[str] = set()
     opening = True
     for word in text.split():
-        # Fast path: most words are plain lower-case words.
-        if not word.islower() or not word.isalpha():
-            rare.update(_rare_word(word, opening))
+        # Fast path: most words are plain lower-case words (which end in no stop).
+        if word.islower() and word.isalpha():
+            opening = False
+            continue
+        rare.update(_rare_word(word, opening))
         opening = word[-1] in ".!?:;"
     return frozenset(rare)
 
@@ -469,7 +471,7 @@ def light_terms(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
 def full(window: Window) -> FullWindow:
     """The full analysis of ``window`` (cached: a window is checked by many claims)."""
     sentences = tuple(analyse(t) for t in window.texts)
-    items = tuple(i for s in sentences for i in s.items)
+    items = tuple(itertools.chain.from_iterable(s.items for s in sentences))
     return FullWindow(sentences, items, frozenset().union(*(s.terms for s in sentences)))
 
 

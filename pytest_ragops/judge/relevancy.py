@@ -21,6 +21,7 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.judge.claims import light_terms
@@ -66,7 +67,7 @@ def _corpus(
 ) -> tuple[list[frozenset[str]], Counter[str], frozenset[str]]:
     """The distinct context sentences' terms, each term's sentence count, and all terms."""
     sentences = list(dict.fromkeys(s for c in contexts for s in _sentence_terms(c)))
-    df: Counter[str] = Counter(t for s in sentences for t in s)
+    df: Counter[str] = Counter(chain.from_iterable(sentences))
     return sentences, df, frozenset(df)
 
 

@@ -337,8 +337,8 @@ def split_sentences(text: str) -> list[str]:
         pending = ""
     if pending:
         sentences.append(pending)
-    cleaned = (_LIST_MARK_RE.sub("", s) if s[0] in _LIST_STARTS else s for s in sentences)
-    return [s for s in (c.strip() for c in cleaned) if s]
+    cleaned = [(_LIST_MARK_RE.sub("", s) if s[0] in _LIST_STARTS else s).strip() for s in sentences]
+    return [s for s in cleaned if s]
 
 
 @lru_cache(maxsize=4096)
@@ -360,23 +360,28 @@ def _continues(pending: str, piece: str) -> bool:
 class _Clause:
     """A stretch of a sentence with what the splitting rules need to know about it."""
 
-    __slots__ = ("abstains", "has_number", "n_terms", "text")
+    __slots__ = ("abstains", "n_terms", "terms", "text")
 
     def __init__(self, text: str) -> None:
-        terms = content_terms(list(tokens_of(text)))
+        #: Each token's content term, ``""`` for none (counted in C, not filtered).
+        self.terms = list(map(term_of, tokens_of(text)))
         self.text = text
-        self.n_terms = len(terms)
-        self.has_number = any(t[0].isdigit() for t in terms)
+        self.n_terms = len(self.terms) - self.terms.count("")
         self.abstains = is_abstention(text)
+
+    @property
+    def has_number(self) -> bool:
+        # Computed when asked: most clauses are claims by their term count alone.
+        return any(t[:1].isdigit() for t in self.terms)
 
     def extend(self, sep: str, other: _Clause) -> None:
         self.text = f"{self.text}{sep}{other.text}"
+        self.terms += other.terms
         self.n_terms += other.n_terms
-        self.has_number = self.has_number or other.has_number
         self.abstains = self.abstains or other.abstains
 
     def is_claim(self, min_terms: int) -> bool:
-        return self.abstains or self.has_number or self.n_terms >= min_terms
+        return self.abstains or self.n_terms >= min_terms or self.has_number
 
 
 def split_claims(text: str, min_terms: int = 2, clause_terms: int = 3) -> list[str]:
