@@ -23,7 +23,6 @@ _CACHES = (
     text.tokens_of,
     text.sentences_of,
     claims.light_terms,
-    offline._terms_of,
     text.is_abstention,
 )
 

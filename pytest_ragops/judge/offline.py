@@ -27,7 +27,7 @@ from pytest_ragops.judge.text import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["METHODS", "OfflineJudge"]
 
@@ -60,14 +60,6 @@ class _Terms:
             terms=terms | numbers,
             numbers=numbers,
             negated=not NEGATIONS.isdisjoint(tokens_of(text)),
-        )
-
-    @classmethod
-    def union(cls, parts: Sequence[_Terms]) -> _Terms:
-        return cls(
-            terms=frozenset().union(*(p.terms for p in parts)),
-            numbers=frozenset().union(*(p.numbers for p in parts)),
-            negated=any(p.negated for p in parts),
         )
 
 
@@ -277,15 +269,21 @@ class _Run:
 # analysis is a pure function of the text, so it is cached (lru_cache is thread-safe).
 @lru_cache(maxsize=4096)
 def _context(text: str, window: int) -> _Context:
-    sentences = [_terms_of(s) for s in sentences_of(text)]
-    size = min(window, len(sentences))
-    windows = tuple(_Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1))
-    return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
-
-
-@lru_cache(maxsize=16384)
-def _terms_of(sentence: str) -> _Terms:
-    return _Terms.of(sentence)
+    # The faithfulness rules' light windows (cached) are the same sentence windows with
+    # the same terms and numbers, so they are reused rather than rebuilt.
+    light = windows_of(text, window)
+    negated = [not NEGATIONS.isdisjoint(tokens_of(s)) for s in sentences_of(text)]
+    size = min(window, len(negated))
+    windows = tuple(
+        _Terms(terms=w.terms | w.numbers, numbers=w.numbers, negated=any(negated[i : i + size]))
+        for i, w in enumerate(light)
+    )
+    whole = _Terms(
+        terms=frozenset().union(*(w.terms for w in windows)),
+        numbers=frozenset().union(*(w.numbers for w in windows)),
+        negated=any(negated),
+    )
+    return _Context(whole=whole, windows=windows)
 
 
 @lru_cache(maxsize=4096)
