@@ -29,6 +29,8 @@ from pytest_ragops.judge.lexicon import (
 from pytest_ragops.judge.text import (
     NEGATIONS,
     STOPWORDS,
+    TERMS,
+    WordTable,
     sentences_of,
     stem,
     term_of,
@@ -184,7 +186,7 @@ def analyse(text: str) -> Passage:
     items: list[Item] = []
     quantities: list[Quantity] = []
     for piece, tokens in _pieces(text):
-        plain = list(map(_plain_term, tokens))
+        plain = list(map(_PLAIN_TERMS.__getitem__, tokens))
         if None not in plain:
             # Words only (most clauses): no quantity and no negation to read in context,
             # so the items are the content terms, in order, with no per-token loop.
@@ -200,7 +202,7 @@ def analyse(text: str) -> Passage:
             terms = frozenset(t for t in clause_items if isinstance(t, str))
             negated = _negated(tokens)
             scope = _scope(tokens) if negations else frozenset()
-        marks = frozenset(map(_mark, tokens))
+        marks = frozenset(map(_MARKS.__getitem__, tokens))
         if "" in marks:
             marks -= _EMPTY
         clauses.append(Clause(piece.strip(), terms, negated, scope, marks))
@@ -214,14 +216,16 @@ def analyse(text: str) -> Passage:
     )
 
 
-@lru_cache(maxsize=65536)
 def _plain_term(token: str) -> str | None:
     """The content term of a plain word (``""`` for none), or ``None`` for a token that
     :func:`_items` must read in context: a number, number word, Roman numeral or
-    negation. Cached per word, so that most clauses need no per-token Python loop."""
+    negation. Tabled per word, so that most clauses need no per-token Python loop."""
     if token[0].isdigit() or token in NUMBER_WORDS or token in ROMAN_NUMERALS or token in NEGATIONS:
         return None
     return term_of(token)
+
+
+_PLAIN_TERMS: Final = WordTable(_plain_term)
 
 
 def _scope(tokens: list[str]) -> frozenset[str]:
@@ -266,11 +270,13 @@ def _negated(tokens: list[str]) -> bool:
 _CANCEL_DISTANCE: Final = 4
 
 
-@lru_cache(maxsize=65536)
 def _mark(token: str) -> str:
     """The stem of ``token`` when it is in the antonym list, else ``""``."""
     stemmed = stem(token)
     return stemmed if stemmed in _antonyms() else ""
+
+
+_MARKS: Final = WordTable(_mark)
 
 
 def _rare(text: str) -> frozenset[str]:
@@ -339,7 +345,7 @@ def _and_parts(piece: str) -> list[tuple[str, list[str], int]]:
     for part in _AND_RE.split(piece) if " and " in piece else (piece,):
         tokens = list(tokens_of(part))
         # The tokens with a content term (term_of gives none for a negation).
-        terms = list(map(term_of, tokens))
+        terms = list(map(TERMS.__getitem__, tokens))
         n = len(terms) - terms.count("")
         if parts and (parts[-1][2] < 3 or n < 3):
             last = parts[-1]
@@ -450,7 +456,6 @@ _NOT_LIGHT_TERMS: Final = frozenset(UNITS) | frozenset(NUMBER_WORDS) | frozenset
 _EMPTY: Final = frozenset(("",))
 
 
-@lru_cache(maxsize=65536)
 def _light_term(token: str) -> str:
     """The content term of a token, ``""`` for numbers, number words and units."""
     if token in _NOT_LIGHT_TERMS or token[0].isdigit():
@@ -458,13 +463,20 @@ def _light_term(token: str) -> str:
     return term_of(token)
 
 
+_LIGHT_TERMS: Final = WordTable(_light_term)
+_NO_NUMBERS: Final[frozenset[str]] = frozenset()
+
+
 @lru_cache(maxsize=16384)
 def light_terms(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
     """A sentence's content terms without number words and units, and its numbers."""
     tokens = tokens_of(sentence)
-    terms = frozenset(map(_light_term, tokens))
+    terms = frozenset(map(_LIGHT_TERMS.__getitem__, tokens))
     terms = terms - _EMPTY if "" in terms else terms
-    return terms, frozenset(t for t in tokens if t < ":")  # digits sort before letters
+    # Digits sort before letters: the smallest token tells whether there is a number.
+    if not tokens or min(tokens) >= ":":
+        return terms, _NO_NUMBERS
+    return terms, frozenset(t for t in tokens if t < ":")
 
 
 @lru_cache(maxsize=4096)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pytest_ragops.judge.lexicon import NEGATING_VERBS, PHRASES, SYNONYMS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "NEGATIONS",
@@ -304,6 +307,32 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+_V = TypeVar("_V")
+
+
+class WordTable(dict[str, _V]):
+    """``function(word)`` for every word looked up, computed on first use.
+
+    Read once per token of every text, as ``map(table.__getitem__, tokens)``: a dict
+    read from C costs about half an ``lru_cache`` call. Thread-safe: setting an item and
+    clearing are atomic, and a word computed by two threads at once gets the same value.
+    Emptied when it holds ``limit`` words, so that it stays bounded like an lru_cache.
+    """
+
+    __slots__ = ("_function", "_limit")
+
+    def __init__(self, function: Callable[[str], _V], limit: int = 65536) -> None:
+        super().__init__()
+        self._function = function
+        self._limit = limit
+
+    def __missing__(self, word: str) -> _V:
+        if len(self) >= self._limit:
+            self.clear()
+        value = self[word] = self._function(word)
+        return value
+
+
 def content_terms(tokens: list[str]) -> list[str]:
     """The content terms of ``tokens``: no stopwords, negations or single letters, stemmed."""
     return [term for term in map(term_of, tokens) if term]
@@ -315,6 +344,10 @@ def term_of(token: str) -> str:
     if (len(token) == 1 and not token.isdigit()) or token in STOPWORDS or token in NEGATIONS:
         return ""
     return stem(token)
+
+
+#: :func:`term_of` per token, for the loops that read every token of a text.
+TERMS: Final = WordTable(term_of)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -369,7 +402,7 @@ class _Clause:
 
     def __init__(self, text: str) -> None:
         #: Each token's content term, ``""`` for none (counted in C, not filtered).
-        self.terms = list(map(term_of, tokens_of(text)))
+        self.terms = list(map(TERMS.__getitem__, tokens_of(text)))
         self.text = text
         self.n_terms = len(self.terms) - self.terms.count("")
         self.abstains = is_abstention(text)
