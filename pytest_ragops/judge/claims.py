@@ -435,16 +435,19 @@ def windows_of(text: str, size: int) -> tuple[Window, ...]:
 def _windows(text: str, size: int) -> tuple[Window, ...]:
     sentences = sentences_of(text)
     light = [light_terms(s) for s in sentences]
+    terms = [t for t, _ in light]
+    numbers = [n for _, n in light]
     width = min(size, len(sentences))
     out = []
     for start in range(len(sentences) - width + 1 if width else 0):
-        part = light[start : start + width]
+        end = start + width
+        parts = tuple(terms[start:end])
         out.append(
             Window(
-                tuple(sentences[start : start + width]),
-                frozenset().union(*(p[0] for p in part)),
-                frozenset().union(*(p[1] for p in part)),
-                tuple(p[0] for p in part),
+                sentences[start:end],
+                frozenset().union(*parts),
+                frozenset().union(*numbers[start:end]),
+                parts,
             )
         )
     return tuple(out)

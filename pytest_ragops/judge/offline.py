@@ -271,16 +271,23 @@ class _Run:
 def _context(text: str, window: int) -> _Context:
     # The faithfulness rules' light windows (cached) are the same sentence windows with
     # the same terms and numbers, so they are reused rather than rebuilt.
-    light = windows_of(text, window)
-    negated = [not NEGATIONS.isdisjoint(tokens_of(s)) for s in sentences_of(text)]
+    sentences = sentences_of(text)
+    negated = [not NEGATIONS.isdisjoint(tokens_of(s)) for s in sentences]
     size = min(window, len(negated))
     windows = tuple(
-        _Terms(terms=w.terms | w.numbers, numbers=w.numbers, negated=any(negated[i : i + size]))
-        for i, w in enumerate(light)
+        _Terms(
+            terms=w.terms | w.numbers if w.numbers else w.terms,
+            numbers=w.numbers,
+            negated=any(negated[i : i + size]),
+        )
+        for i, w in enumerate(windows_of(text, window))
     )
+    # Each sentence once (the windows overlap); light_terms is cached per sentence.
+    light = [light_terms(s) for s in sentences]
+    numbers = frozenset().union(*(n for _, n in light))
     whole = _Terms(
-        terms=frozenset().union(*(w.terms for w in windows)),
-        numbers=frozenset().union(*(w.numbers for w in windows)),
+        terms=frozenset().union(numbers, *(t for t, _ in light)),
+        numbers=numbers,
         negated=any(negated),
     )
     return _Context(whole=whole, windows=windows)
