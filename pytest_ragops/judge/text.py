@@ -465,5 +465,7 @@ def is_abstention(text: str) -> bool:
     """
     if _ABSTENTION_CUES.isdisjoint(tokens_of(text)):
         return False
-    normalized = " ".join(tokenize(_NUMBER_RE.sub(" ", text)))
-    return _ABSTENTION_RE.search(normalized) is not None
+    stripped = _NUMBER_RE.sub(" ", text)
+    # Without a number or "%" to strip, the text's cached tokens are the stripped text's.
+    tokens = tokens_of(text) if stripped == text and "%" not in text else tokenize(stripped)
+    return _ABSTENTION_RE.search(" ".join(tokens)) is not None
