@@ -196,7 +196,7 @@ def analyse(text: str) -> Passage:
             negated = False
             scope: frozenset[str] = frozenset()
         else:
-            clause_items, negations = _items(tokens)
+            clause_items, negations = _items(tokens, plain)
             items.extend(clause_items)
             quantities.extend(i for i in clause_items if isinstance(i, Quantity))
             terms = frozenset(t for t in clause_items if isinstance(t, str))
@@ -355,12 +355,25 @@ def _and_parts(piece: str) -> list[tuple[str, list[str], int]]:
     return parts
 
 
-def _items(tokens: list[str]) -> tuple[list[Item], int]:
-    """Content terms and quantities of ``tokens`` in order, and the count of negations."""
+def _items(tokens: list[str], plain: list[str | None] | None = None) -> tuple[list[Item], int]:
+    """Content terms and quantities of ``tokens`` in order, and the count of negations.
+
+    ``plain`` is each token's :data:`_PLAIN_TERMS` entry, when the caller has it.
+    """
+    if plain is None:
+        plain = list(map(_PLAIN_TERMS.__getitem__, tokens))
     items: list[Item] = []
     negations = 0
     i, n = 0, len(tokens)
     while i < n:
+        term = plain[i]
+        if term is not None:
+            # A plain word (most tokens): its content term, if any, as the branches
+            # below would find it, without their tests.
+            if term:
+                items.append(term)
+            i += 1
+            continue
         tok = tokens[i]
         if tok[0].isdigit():
             value: float | None = None if tok.count(".") > 1 else float(tok)
