@@ -284,15 +284,28 @@ def _rare(text: str) -> frozenset[str]:
     digit: ``pg_squeeze``, ``recovery.signal``, ``wal2json``), names with two capitals
     (``PgBouncer``, ``TLS``) and capitalised words that do not open a sentence."""
     rare: set[str] = set()
-    opening = True
-    for word in text.split():
-        # Fast path: most words are plain lower-case words (which end in no stop).
-        if word.islower() and word.isalpha():
-            opening = False
-            continue
-        rare.update(_rare_word(word, opening))
-        opening = word[-1] in ".!?:;"
+    words = text.split()
+    kinds = list(map(_WORD_KINDS.__getitem__, words))
+    # Only the words that are not plain lower-case words (few) are visited; a word opens
+    # a sentence when it is the first or follows one ending in a stop (never a plain one).
+    for i in itertools.compress(range(len(words)), kinds):
+        opening = i == 0 or kinds[i - 1] == _ENDS_IN_STOP
+        rare.update(_rare_word(words[i], opening))
     return frozenset(rare)
+
+
+_PLAIN_WORD: Final = 0
+_ENDS_IN_STOP: Final = 2
+
+
+def _word_kind(word: str) -> int:
+    """0 for a plain lower-case word, else 1, or 2 when it ends in a stop (. ! ? : ;)."""
+    if word.islower() and word.isalpha():
+        return _PLAIN_WORD
+    return _ENDS_IN_STOP if word[-1] in ".!?:;" else 1
+
+
+_WORD_KINDS: Final = WordTable(_word_kind)
 
 
 @lru_cache(maxsize=65536)
