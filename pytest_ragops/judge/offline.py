@@ -73,7 +73,6 @@ class _Context:
 
 @dataclass(frozen=True, slots=True)
 class _Claims:
-    factual: tuple[_Terms, ...]
     #: The factual claims' own text, in order (for the rules and the rationale).
     texts: tuple[str, ...]
     #: The text of the factual claims, without abstentions and filler.
@@ -164,6 +163,12 @@ class _Run:
         return _claims(self.reference)
 
     @cached_property
+    def reference_factual(self) -> tuple[_Terms, ...]:
+        # Only the reference's claims are compared by terms (the answer's by the rules),
+        # so their terms are built here, once per run, rather than for every _Claims.
+        return tuple(_Terms.of(c) for c in self.reference_claims.texts)
+
+    @cached_property
     def reference_contexts(self) -> tuple[_Terms, ...]:
         return tuple(
             _context(r, self.judge._window).whole
@@ -235,7 +240,7 @@ class _Run:
 
     def context_precision(self) -> float | str:
         ref_contexts = self.reference_contexts
-        ref_claims = self.reference_claims.factual
+        ref_claims = self.reference_factual
         if not ref_contexts and not ref_claims:
             return _NEEDS_REFERENCE if not self.reference else "reference has no checkable claim"
         hits = 0
@@ -250,7 +255,7 @@ class _Run:
         return total / hits if hits else 0.0
 
     def context_recall(self) -> tuple[str, float | str]:
-        ref_claims = self.reference_claims.factual
+        ref_claims = self.reference_factual
         if ref_claims:
             windows = tuple(self.all_windows())
             found = sum(self.judge._supported(c, windows) for c in ref_claims)
@@ -306,7 +311,6 @@ def _claims(text: str) -> _Claims:
         # "Please ask your pharmacist" after an abstention only says where to look.
         factual = [c for c in factual if not is_referral(c)]
     return _Claims(
-        factual=tuple(_Terms.of(c) for c in factual),
         texts=tuple(factual),
         text="\n".join(factual),
         abstained=abstained,
