@@ -14,7 +14,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from pytest_ragops.judge.lexicon import (
     ANTONYMS,
@@ -283,29 +283,36 @@ def _rare(text: str) -> frozenset[str]:
     """Rare terms, from the original casing: identifiers (``_`` or ``.`` inside, or a
     digit: ``pg_squeeze``, ``recovery.signal``, ``wal2json``), names with two capitals
     (``PgBouncer``, ``TLS``) and capitalised words that do not open a sentence."""
-    rare: set[str] = set()
+    rare: list[str] = []
     words = text.split()
-    kinds = list(map(_WORD_KINDS.__getitem__, words))
+    entries = list(map(_RARE_WORDS.__getitem__, words))
     # Only the words that are not plain lower-case words (few) are visited; a word opens
     # a sentence when it is the first or follows one ending in a stop (never a plain one).
-    for i in itertools.compress(range(len(words)), kinds):
-        opening = i == 0 or kinds[i - 1] == _ENDS_IN_STOP
-        rare.update(_rare_word(words[i], opening))
+    for i in itertools.compress(range(len(words)), entries):
+        entry, prev = entries[i], entries[i - 1] if i else None
+        if entry is not None:
+            opening = i == 0 or (prev is not None and prev.stop)
+            rare.extend(entry.opening if opening else entry.inside)
     return frozenset(rare)
 
 
-_PLAIN_WORD: Final = 0
-_ENDS_IN_STOP: Final = 2
+class _RareWord(NamedTuple):
+    """A word that is not a plain lower-case word: its rare terms, and whether it ends
+    in a stop (. ! ? : ;), so that the next word opens a sentence."""
+
+    opening: tuple[str, ...]
+    inside: tuple[str, ...]
+    stop: bool
 
 
-def _word_kind(word: str) -> int:
-    """0 for a plain lower-case word, else 1, or 2 when it ends in a stop (. ! ? : ;)."""
+def _rare_entry(word: str) -> _RareWord | None:
+    """``None`` for a plain lower-case word (most words), which is never rare."""
     if word.islower() and word.isalpha():
-        return _PLAIN_WORD
-    return _ENDS_IN_STOP if word[-1] in ".!?:;" else 1
+        return None
+    return _RareWord(_rare_word(word, True), _rare_word(word, False), word[-1] in ".!?:;")
 
 
-_WORD_KINDS: Final = WordTable(_word_kind)
+_RARE_WORDS: Final = WordTable(_rare_entry)
 
 
 @lru_cache(maxsize=65536)
