@@ -218,7 +218,9 @@ def tokenize(text: str) -> list[str]:
     The shipped phrase equivalences are applied first ("no less than" -> "at least",
     "a quarter of" -> "25 percent of"): a negation inside an idiom is not one.
     """
-    text = _VERSION_RE.sub("", text.lower())
+    text = text.lower()
+    if "v" in text:  # the version pattern starts with one (a short clause often has none)
+        text = _VERSION_RE.sub("", text)
     if _has_phrase_hint(text):
         if " than" in text:
             text = _BOUND_RE.sub(r"\1at most", text)
