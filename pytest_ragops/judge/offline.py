@@ -164,9 +164,7 @@ class _Run:
 
     @cached_property
     def reference_factual(self) -> tuple[_Terms, ...]:
-        # Only the reference's claims are compared by terms (the answer's by the rules),
-        # so their terms are built here, once per run, rather than for every _Claims.
-        return tuple(_Terms.of(c) for c in self.reference_claims.texts)
+        return _claim_terms(self.reference)
 
     @cached_property
     def reference_contexts(self) -> tuple[_Terms, ...]:
@@ -315,6 +313,13 @@ def _claims(text: str) -> _Claims:
         text="\n".join(factual),
         abstained=abstained,
     )
+
+
+@lru_cache(maxsize=4096)
+def _claim_terms(text: str) -> tuple[_Terms, ...]:
+    """The terms of each factual claim of ``text``. Only a reference's claims are compared
+    by terms (an answer's go through the rules), so they are not part of :func:`_claims`."""
+    return tuple(_Terms.of(c) for c in _claims(text).texts)
 
 
 #: The factor on answer_relevancy when the answer abstains as well as claims something.
