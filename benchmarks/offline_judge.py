@@ -14,6 +14,7 @@ from pytest_ragops.judge.text import split_sentences
 _CACHES = (
     offline._context,
     offline._claims,
+    offline._claim_terms,
     offline._flat,
     claims.analyse,
     claims._windows,
@@ -23,7 +24,6 @@ _CACHES = (
     text.tokens_of,
     text.sentences_of,
     claims.light_terms,
-    offline._terms_of,
     text.is_abstention,
 )
 

@@ -28,7 +28,7 @@ from pytest_ragops.judge.text import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["METHODS", "OfflineJudge"]
 
@@ -63,14 +63,6 @@ class _Terms:
             negated=not NEGATIONS.isdisjoint(tokens_of(text)),
         )
 
-    @classmethod
-    def union(cls, parts: Sequence[_Terms]) -> _Terms:
-        return cls(
-            terms=frozenset().union(*(p.terms for p in parts)),
-            numbers=frozenset().union(*(p.numbers for p in parts)),
-            negated=any(p.negated for p in parts),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class _Context:
@@ -82,7 +74,6 @@ class _Context:
 
 @dataclass(frozen=True, slots=True)
 class _Claims:
-    factual: tuple[_Terms, ...]
     #: The factual claims' own text, in order (for the rules and the rationale).
     texts: tuple[str, ...]
     #: The text of the factual claims, without abstentions and filler.
@@ -173,6 +164,10 @@ class _Run:
         return _claims(self.reference)
 
     @cached_property
+    def reference_factual(self) -> tuple[_Terms, ...]:
+        return _claim_terms(self.reference)
+
+    @cached_property
     def reference_contexts(self) -> tuple[_Terms, ...]:
         return tuple(
             _context(r, self.judge._window).whole
@@ -244,7 +239,7 @@ class _Run:
 
     def context_precision(self) -> float | str:
         ref_contexts = self.reference_contexts
-        ref_claims = self.reference_claims.factual
+        ref_claims = self.reference_factual
         if not ref_contexts and not ref_claims:
             return _NEEDS_REFERENCE if not self.reference else "reference has no checkable claim"
         hits = 0
@@ -259,7 +254,7 @@ class _Run:
         return total / hits if hits else 0.0
 
     def context_recall(self) -> tuple[str, float | str]:
-        ref_claims = self.reference_claims.factual
+        ref_claims = self.reference_factual
         if ref_claims:
             windows = tuple(self.all_windows())
             found = sum(self.judge._supported(c, windows) for c in ref_claims)
@@ -278,15 +273,28 @@ class _Run:
 # analysis is a pure function of the text, so it is cached (lru_cache is thread-safe).
 @lru_cache(maxsize=4096)
 def _context(text: str, window: int) -> _Context:
-    sentences = [_terms_of(s) for s in sentences_of(text)]
-    size = min(window, len(sentences))
-    windows = tuple(_Terms.union(sentences[i : i + size]) for i in range(len(sentences) - size + 1))
-    return _Context(whole=_Terms.union(sentences), windows=windows if size else ())
-
-
-@lru_cache(maxsize=16384)
-def _terms_of(sentence: str) -> _Terms:
-    return _Terms.of(sentence)
+    # The faithfulness rules' light windows (cached) are the same sentence windows with
+    # the same terms and numbers, so they are reused rather than rebuilt.
+    sentences = sentences_of(text)
+    negated = [not NEGATIONS.isdisjoint(tokens_of(s)) for s in sentences]
+    size = min(window, len(negated))
+    windows = tuple(
+        _Terms(
+            terms=w.terms | w.numbers if w.numbers else w.terms,
+            numbers=w.numbers,
+            negated=any(negated[i : i + size]),
+        )
+        for i, w in enumerate(windows_of(text, window))
+    )
+    # Each sentence once (the windows overlap); light_terms is cached per sentence.
+    light = [light_terms(s) for s in sentences]
+    numbers = frozenset().union(*(n for _, n in light))
+    whole = _Terms(
+        terms=frozenset().union(numbers, *(t for t, _ in light)),
+        numbers=numbers,
+        negated=any(negated),
+    )
+    return _Context(whole=whole, windows=windows)
 
 
 @lru_cache(maxsize=4096)
@@ -302,11 +310,17 @@ def _claims(text: str) -> _Claims:
         # "Please ask your pharmacist" after an abstention only says where to look.
         factual = [c for c in factual if not is_referral(c)]
     return _Claims(
-        factual=tuple(_Terms.of(c) for c in factual),
         texts=tuple(factual),
         text="\n".join(factual),
         abstained=abstained,
     )
+
+
+@lru_cache(maxsize=4096)
+def _claim_terms(text: str) -> tuple[_Terms, ...]:
+    """The terms of each factual claim of ``text``. Only a reference's claims are compared
+    by terms (an answer's go through the rules), so they are not part of :func:`_claims`."""
+    return tuple(_Terms.of(c) for c in _claims(text).texts)
 
 
 #: The factor on answer_relevancy when the answer abstains as well as claims something.

@@ -21,6 +21,7 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Final
 
 from pytest_ragops.judge.claims import light_terms
@@ -66,7 +67,7 @@ def _corpus(
 ) -> tuple[list[frozenset[str]], Counter[str], frozenset[str]]:
     """The distinct context sentences' terms, each term's sentence count, and all terms."""
     sentences = list(dict.fromkeys(s for c in contexts for s in _sentence_terms(c)))
-    df: Counter[str] = Counter(t for s in sentences for t in s)
+    df: Counter[str] = Counter(chain.from_iterable(sentences))
     return sentences, df, frozenset(df)
 
 
@@ -139,9 +140,11 @@ def _anchored(
     points at; terms found in no context sentence are left out (they cannot tell)."""
     if not sentences:
         return 0.0, frozenset()
-    asked = q_weights.keys()
+    # A frozenset, not the keys view: a view intersected with a set builds a new set in
+    # Python's slow path. The sums are math.fsum, exact whatever the order.
+    asked = frozenset(q_weights)
     matches = [
-        math.fsum(q_weights[t] for t in s & asked) if not s.isdisjoint(asked) else 0.0
+        math.fsum(map(q_weights.__getitem__, s & asked)) if not s.isdisjoint(asked) else 0.0
         for s in sentences
     ]
     best = max(matches)
@@ -153,8 +156,10 @@ def _anchored(
     if not new:
         return 0.0, anchor
     known = (new & seen) or new
-    total = math.fsum(weight(t) for t in known)
-    return (math.fsum(weight(t) for t in known & anchor) / total if total else 0.0), anchor
+    weights = {t: weight(t) for t in known}  # each weight once
+    total = math.fsum(weights.values())
+    found = math.fsum(map(weights.__getitem__, known & anchor))
+    return (found / total if total else 0.0), anchor
 
 
 def _drop_echoed_lead_in(claim: str, q_terms: frozenset[str], wh: bool) -> str:
