@@ -966,8 +966,9 @@ def _substitution(claim: Passage, window: FullWindow) -> str | None:
         if other is not sentence
         for pair in _pairs([i for i in other.items if isinstance(i, str)])
     }
-    s_pairs = _pairs(s_terms)
-    for left, right in _pairs(c_terms):
+    # In text order, never set order: the rival named must not depend on the hash seed.
+    s_pairs = list(dict.fromkeys(itertools.pairwise(s_terms)))
+    for left, right in dict.fromkeys(itertools.pairwise(c_terms)):
         for m, x, side in ((left, right, 0), (right, left, 1)):
             if m not in missing or x not in sentence.terms or (left, right) not in elsewhere:
                 continue

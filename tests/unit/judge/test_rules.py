@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+import pytest_ragops
 from pytest_ragops.judge import OfflineJudge, Sample, Score
 from pytest_ragops.judge.claims import analyse, check_claim, windows_of
 from pytest_ragops.judge.lexicon import PHRASES
@@ -714,3 +721,36 @@ def test_score_is_the_share_of_supported_claims_and_names_each_failure() -> None
         "(number: three is not in the context); 'The Barkley kennel holds 9 dogs.' "
         "(rare-term: 'barkley' is in neither context nor question)"
     )
+
+
+_DUMP_TUNE = """
+import json
+from pytest_ragops.judge import OfflineJudge
+from pytest_ragops.judge.labels import SHIPPED_TUNE, load_label_files
+judge = OfflineJudge()
+out = {}
+for item in load_label_files(SHIPPED_TUNE):
+    (score,) = judge.score(item.sample, ("faithfulness",))
+    out[item.id] = [score.value, score.rationale]
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_scores_and_rationales_do_not_depend_on_the_hash_seed() -> None:
+    # A rule once named the first rival of a set of term pairs: the rationale changed with
+    # PYTHONHASHSEED. Every tune item, in three processes with three seeds, must agree.
+    root = str(Path(pytest_ragops.__file__).resolve().parents[1])
+    outputs = set()
+    for seed in ("0", "1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
+        proc = subprocess.run(
+            [sys.executable, "-c", _DUMP_TUNE],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
+        )
+        outputs.add(proc.stdout.strip())
+    assert len(outputs) == 1
+    assert len(json.loads(outputs.pop())) == 657
