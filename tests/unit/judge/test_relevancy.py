@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-import pytest_ragops
 from pytest_ragops.judge import OfflineJudge, Sample
 from pytest_ragops.judge.relevancy import relevancy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: The documented answer_relevancy verdict threshold.
 THRESHOLD = 0.35
@@ -145,21 +144,10 @@ print(repr(relevancy(question, claims, tuple(contexts))))
 """
 
 
-def test_the_score_does_not_depend_on_the_hash_seed() -> None:
+def test_the_score_does_not_depend_on_the_hash_seed(
+    under_hash_seeds: Callable[[str, str], set[str]],
+) -> None:
     # Term sets are frozensets whose order follows the hash seed; sums are exact (fsum).
     payload = json.dumps([QUESTION, [PADDED], list(CONTEXTS)])
-    root = str(Path(pytest_ragops.__file__).resolve().parents[1])
-    outputs = set()
-    for seed in ("0", "1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
-        proc = subprocess.run(
-            [sys.executable, "-c", _SCRIPT],
-            input=payload,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=True,
-        )
-        outputs.add(proc.stdout.strip())
+    outputs = under_hash_seeds(_SCRIPT, payload)
     assert outputs == {repr(relevancy(QUESTION, [PADDED], CONTEXTS))}

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-import pytest_ragops
 from pytest_ragops.judge import OfflineJudge, Sample, Score
 from pytest_ragops.judge.claims import analyse, check_claim, windows_of
 from pytest_ragops.judge.lexicon import PHRASES
 from pytest_ragops.judge.text import is_abstention, is_referral, split_claims, tokenize
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NEUTRAL_Q = "What does the context say?"
 
@@ -736,21 +735,11 @@ print(json.dumps(out, sort_keys=True))
 """
 
 
-def test_scores_and_rationales_do_not_depend_on_the_hash_seed() -> None:
+def test_scores_and_rationales_do_not_depend_on_the_hash_seed(
+    under_hash_seeds: Callable[[str, str], set[str]],
+) -> None:
     # A rule once named the first rival of a set of term pairs: the rationale changed with
     # PYTHONHASHSEED. Every tune item, in three processes with three seeds, must agree.
-    root = str(Path(pytest_ragops.__file__).resolve().parents[1])
-    outputs = set()
-    for seed in ("0", "1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
-        proc = subprocess.run(
-            [sys.executable, "-c", _DUMP_TUNE],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=True,
-        )
-        outputs.add(proc.stdout.strip())
+    outputs = under_hash_seeds(_DUMP_TUNE, "")
     assert len(outputs) == 1
     assert len(json.loads(outputs.pop())) == 657
