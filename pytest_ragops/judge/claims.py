@@ -20,7 +20,6 @@ from pytest_ragops.judge.lexicon import (
     ANTONYMS,
     COMMON_VERBS,
     FILLER,
-    NEGATING_VERBS,
     NUMBER_WORDS,
     ROMAN_AFTER,
     ROMAN_NUMERALS,
@@ -28,6 +27,7 @@ from pytest_ragops.judge.lexicon import (
     UNITS,
 )
 from pytest_ragops.judge.text import (
+    NEGATING_WORDS,
     NEGATIONS,
     STOPWORDS,
     TERMS,
@@ -273,7 +273,7 @@ def _negated(tokens: list[str]) -> bool:
             # "staff cannot issue held items ... without a signed form": a condition,
             # however far from its negation, makes one requirement, not two negations
             # (a negating verb before it does not: "SKIP LOCKED ... without waiting").
-            or (tokens[cues[k + 1]] == "without" and tokens[cues[k]] not in _NEGATING_WORDS)
+            or (tokens[cues[k + 1]] == "without" and tokens[cues[k]] not in NEGATING_WORDS)
         ):
             k += 2
             continue
@@ -283,7 +283,6 @@ def _negated(tokens: list[str]) -> bool:
 
 
 _CANCEL_DISTANCE: Final = 4
-_NEGATING_WORDS: Final = frozenset(w for verb in NEGATING_VERBS for w in verb.split())
 
 
 def _mark(token: str) -> str:
@@ -584,6 +583,21 @@ def _overlap(claim: Passage, window: Window) -> float:
     return len(shared) + len(shared & claim.rare) + numbers
 
 
+def _aligned_sentence(claim: Passage, window: FullWindow) -> Passage:
+    """The window's sentence sharing most of the claim's terms (the first on a tie): what
+    the alignment rules compare the claim with, term by term."""
+    return max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+
+
+def _repeats_a_clause(claim: Passage, sentence: Passage) -> bool:
+    """Whether the claim repeats 70 %+ of one clause of ``sentence`` (3 terms at least):
+    it reused that clause's words, so a term it swapped is a substitution, not a
+    rewording."""
+    return any(
+        len(claim.terms & c.terms) >= max(3.0, _VERBATIM * len(c.terms)) for c in sentence.clauses
+    )
+
+
 def _check(claim: Passage, light: Window, question: Passage, support: float) -> Verdict:
     window = full(light)
     present = [i for i in window.items if isinstance(i, Quantity)]
@@ -779,7 +793,7 @@ def _order_swap(claim: Passage, window: FullWindow) -> str | None:
     reports its snapshot to the primary"). Antonyms (larger/smaller) reorder a relation
     without changing it, so a differing antonym skips the rule.
     """
-    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    sentence = _aligned_sentence(claim, window)
     claim_marks = frozenset().union(*(c.marks for c in claim.clauses))
     if claim_marks != frozenset().union(*(c.marks for c in sentence.clauses)) & (
         claim_marks | _opposites(set(claim_marks))
@@ -954,7 +968,7 @@ def _substitution(claim: Passage, window: FullWindow) -> str | None:
     mode is the default" against "session mode, the default" with "transaction mode"
     described next to it. The answer reused the context's phrase for another entity.
     """
-    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    sentence = _aligned_sentence(claim, window)
     missing = claim.terms - sentence.terms
     if not missing or len(missing) > 2:
         return None
@@ -991,7 +1005,7 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
     name or identifier or a spelling close to ``e`` ("female cat" against "male cat"),
     and shares one neighbour ("the Plus plan" against "with Premier only").
     """
-    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    sentence = _aligned_sentence(claim, window)
     shared = len(claim.terms & sentence.terms)
     if shared < 2:
         return None
@@ -1005,10 +1019,7 @@ def _slot_substitution(claim: Passage, window: FullWindow, question: Passage) ->
     if not verbatim and len(claim.terms - sentence.terms) == 1:
         # A claim may repeat one clause of a long sentence ("... and latex tubes even
         # faster" answered as "butyl tubes even faster"): verbatim against that clause.
-        verbatim = any(
-            len(claim.terms & c.terms) >= max(3.0, _VERBATIM * len(c.terms))
-            for c in sentence.clauses
-        )
+        verbatim = _repeats_a_clause(claim, sentence)
     mine = ["^", *(i for i in claim.items if isinstance(i, str)), "$"]
     theirs = ["^", *(i for i in sentence.items if isinstance(i, str)), "$"]
     for k in range(1, len(mine) - 1):
@@ -1060,9 +1071,7 @@ def _phrase_substitution(
     the sentence (70 %+ of its terms), as for a one-term substitution."""
     if len(claim.terms - sentence.terms) != 2 or len(missing) != 2:
         return None
-    if not any(
-        len(claim.terms & c.terms) >= max(3.0, _VERBATIM * len(c.terms)) for c in sentence.clauses
-    ):
+    if not _repeats_a_clause(claim, sentence):
         return None
     verbs = _common_verbs()
     for k in range(1, len(mine) - 2):
@@ -1113,7 +1122,7 @@ def _overgeneral(claim: Passage, window: FullWindow, question: Passage) -> str |
     mine = {t for k, t in enumerate(tokens) if t in _UNIVERSAL and tokens[k - 1 : k] != ("at",)}
     if not mine or not mine.isdisjoint(tokens_of(question.text)):
         return None
-    sentence = max(window.sentences, key=lambda s: len(claim.terms & s.terms))
+    sentence = _aligned_sentence(claim, window)
     if _UNIVERSAL.isdisjoint(tokens_of(sentence.text)):
         return f"{sorted(mine)[0]!r}: the context is not that general"
     return None

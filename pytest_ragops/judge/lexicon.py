@@ -345,12 +345,6 @@ SYNONYMS: Final[dict[str, str]] = {
     "sold": "sell",
     "spent": "spend",
     "goes": "go",
-    # Irregular plurals.
-    "children": "child",
-    "women": "woman",
-    "men": "man",
-    "feet": "foot",
-    "teeth": "tooth",
     "went": "go",
     "gone": "go",
     "began": "start",
@@ -358,6 +352,12 @@ SYNONYMS: Final[dict[str, str]] = {
     "mins": "minutes",
     "secs": "seconds",
     "hrs": "hours",
+    # Irregular plurals.
+    "children": "child",
+    "women": "woman",
+    "men": "man",
+    "feet": "foot",
+    "teeth": "tooth",
 }
 
 #: Phrases rewritten before tokenizing (lower case): idioms whose negation is not one,

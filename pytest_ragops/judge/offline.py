@@ -160,10 +160,6 @@ class _Run:
         return _claims(self.sample.answer)
 
     @cached_property
-    def reference_claims(self) -> _Claims:
-        return _claims(self.reference)
-
-    @cached_property
     def reference_factual(self) -> tuple[_Terms, ...]:
         return _claim_terms(self.reference)
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "NEGATING_WORDS",
     "NEGATIONS",
     "STOPWORDS",
     "content_terms",
@@ -75,13 +76,20 @@ STOPWORDS: frozenset[str] = _word_set(
     """
 )
 
+#: The words of the negating verbs ("avoid", "hold back" -> "withhold", ...): negation
+#: cues that, unlike "not", do not cancel a later "without" (they have an object).
+NEGATING_WORDS: Final = frozenset(w for verb in NEGATING_VERBS for w in verb.split())
+
 #: Words that flip a statement; tracked separately from content terms.
-NEGATIONS: frozenset[str] = _word_set(
-    """
+NEGATIONS: frozenset[str] = (
+    _word_set(
+        """
     not no never cannot cant dont doesnt didnt isnt arent wasnt werent wont wouldnt
     shouldnt couldnt hasnt havent hadnt nor neither none nothing without non except unless
     """
-) | frozenset(w for verb in NEGATING_VERBS for w in verb.split())
+    )
+    | NEGATING_WORDS
+)
 
 # Abbreviations whose full stop does not end a sentence.
 _ABBREVIATIONS = _word_set("e.g i.e etc vs approx fig cf al incl resp dr mr mrs ms")
